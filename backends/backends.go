@@ -1,0 +1,90 @@
+// Package backends holds the Backend interface and the registry of backend
+// constructors. A backend answers requests and reports what it measured; it
+// never knows which task asked. The core interface is tiny; what a backend
+// can do is found by type assertion on optional capability interfaces that
+// live next to the request types they take (for example attention.Runner in
+// backends/attention for raw q/k/v requests).
+//
+// Sub-packages register their backends in init functions; cmd/evalctl imports
+// them for their side effects.
+package backends
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/evalctl/evalctl/params"
+)
+
+// Backend is the core interface every backend implements.
+type Backend interface {
+	// Close releases resources (model weights, connections).
+	Close() error
+}
+
+// Config is what a constructor receives: the label of this configuration
+// and its resolved parameters. New fields never break a constructor.
+type Config struct {
+	Label  string
+	Params params.Set
+}
+
+// Constructor builds a backend from a resolved configuration.
+type Constructor func(Config) (Backend, error)
+
+// Info describes a registered backend.
+type Info struct {
+	Name   string
+	Help   string
+	Params []params.Spec
+	New    Constructor
+}
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]Info{}
+)
+
+// Register adds a backend. It panics on a duplicate or empty name, which is
+// a programming error found at start-up.
+func Register(info Info) {
+	mu.Lock()
+	defer mu.Unlock()
+	if info.Name == "" || info.New == nil {
+		panic("backends: Register with empty name or nil constructor")
+	}
+	if _, dup := registry[info.Name]; dup {
+		panic(fmt.Sprintf("backends: duplicate registration of %q", info.Name))
+	}
+	registry[info.Name] = info
+}
+
+// Lookup returns the registered backend of that name.
+func Lookup(name string) (Info, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	i, ok := registry[name]
+	return i, ok
+}
+
+// List returns every registered backend, sorted by name.
+func List() []Info {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]Info, 0, len(registry))
+	for _, i := range registry {
+		out = append(out, i)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
+}
+
+// Names returns the sorted names of every registered backend.
+func Names() []string {
+	var out []string
+	for _, i := range List() {
+		out = append(out, i.Name)
+	}
+	return out
+}

@@ -1,0 +1,107 @@
+// Package tasks holds the Task interface and the registry of task
+// constructors. A task turns a cell (length, depth, sample seed) into
+// requests, sends them to a backend through the backend's capability
+// interfaces, and scores the responses; it never knows which backend
+// answered. Each task lives in its own sub-package and registers itself.
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/evalctl/evalctl/backends"
+	"github.com/evalctl/evalctl/harness/record"
+	"github.com/evalctl/evalctl/params"
+)
+
+// Cell is one unit of work as the task sees it.
+type Cell struct {
+	Length int     // target context length in tokens
+	Depth  float64 // needle depth in [0,1]; 0 for tasks without depth
+	Sample int     // sample index
+	Seed   int64   // sample seed: the same for every backend of a suite
+}
+
+// Result is what a task reports for a cell. The harness adds the identity
+// fields and writes it as a record.
+type Result struct {
+	Output     string
+	References []string
+	Scores     map[string]float64
+	Metrics    map[string]record.Value
+	Timings    map[string]record.Value
+	Info       map[string]any
+}
+
+// Task evaluates cells against a backend.
+type Task interface {
+	// Evaluate runs one cell. An error becomes an error record; the run
+	// goes on. Implementations honour ctx cancellation.
+	Evaluate(ctx context.Context, b backends.Backend, c Cell) (*Result, error)
+}
+
+// Config is what a constructor receives.
+type Config struct {
+	Params params.Set
+}
+
+// Info describes a registered task.
+type Info struct {
+	Name      string
+	Help      string
+	Params    []params.Spec
+	UsesDepth bool // whether the depth axis means something for this task
+	// Metrics lists the names of the scores and metrics the task reports,
+	// for `evalctl list`.
+	Metrics []string
+	New     func(Config) (Task, error)
+}
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]Info{}
+)
+
+// Register adds a task; it panics on a duplicate or empty name.
+func Register(info Info) {
+	mu.Lock()
+	defer mu.Unlock()
+	if info.Name == "" || info.New == nil {
+		panic("tasks: Register with empty name or nil constructor")
+	}
+	if _, dup := registry[info.Name]; dup {
+		panic(fmt.Sprintf("tasks: duplicate registration of %q", info.Name))
+	}
+	registry[info.Name] = info
+}
+
+// Lookup returns the registered task of that name.
+func Lookup(name string) (Info, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	i, ok := registry[name]
+	return i, ok
+}
+
+// List returns every registered task sorted by name.
+func List() []Info {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]Info, 0, len(registry))
+	for _, i := range registry {
+		out = append(out, i)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
+}
+
+// Names returns the sorted names of every registered task.
+func Names() []string {
+	var out []string
+	for _, i := range List() {
+		out = append(out, i.Name)
+	}
+	return out
+}
