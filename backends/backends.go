@@ -39,6 +39,10 @@ type Info struct {
 	Help   string
 	Params []params.Spec
 	New    Constructor
+	// Check, if set, validates a resolved parameter set as a whole (for
+	// constraints between parameters) when the suite is parsed, before any
+	// backend is built.
+	Check func(params.Set) error
 }
 
 var (

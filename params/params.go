@@ -86,7 +86,12 @@ func (s Spec) Accepted() string {
 	return string(s.Kind)
 }
 
-func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+func fmtNum(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
 
 // Set is a resolved parameter set: every Spec'd name with a canonical value.
 type Set map[string]any

@@ -57,6 +57,9 @@ type Info struct {
 	// for `evalctl list`.
 	Metrics []string
 	New     func(Config) (Task, error)
+	// Check, if set, validates a resolved parameter set as a whole when the
+	// suite is parsed, before any task is built.
+	Check func(params.Set) error
 }
 
 var (

@@ -225,7 +225,8 @@ func (c SparseConfig) Validate() error {
 	if c.KernelSize < c.KernelStride {
 		return fmt.Errorf("sparse: kernel_size %d must be >= kernel_stride %d", c.KernelSize, c.KernelStride)
 	}
-	if forced := c.InitBlocks + c.LocalBlocks + 1; c.TopK < forced {
+	// The first two tests keep the sum below from overflowing.
+	if forced := c.InitBlocks + c.LocalBlocks + 1; c.InitBlocks >= c.TopK || c.LocalBlocks >= c.TopK || c.TopK < forced {
 		return fmt.Errorf("sparse: topk = %d: must be >= init_blocks + local_blocks + 1 = %d (the forced blocks); lower local_blocks or raise topk", c.TopK, forced)
 	}
 	switch c.LSE {

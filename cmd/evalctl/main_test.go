@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/evalctl/evalctl/harness"
+	"github.com/evalctl/evalctl/harness/record"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// evalctl runs the command in-process and returns stdout, stderr and the exit code.
+func evalctl(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb}
+	err := run(context.Background(), e, append([]string{"evalctl"}, args...))
+	if err != nil {
+		errb.WriteString("evalctl: " + err.Error() + "\n")
+	}
+	return out.String(), errb.String(), exitCode(err)
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from %s (run go test -update if the change is intended)\n--- got\n%s", name, path, got)
+	}
+}
+
+func TestListGolden(t *testing.T) {
+	out, errs, code := evalctl(t, "", "list")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	golden(t, "list", out)
+	for _, what := range []string{"backends", "tasks", "suites"} {
+		o, _, code := evalctl(t, "", "list", what)
+		if code != 0 || !strings.Contains(out, o[:strings.IndexByte(o, '\n')]) {
+			t.Errorf("list %s: exit %d, output %q", what, code, o)
+		}
+	}
+	if _, _, code := evalctl(t, "", "list", "nonsense"); code != exitBadConfig {
+		t.Errorf("list nonsense: exit %d, want %d", code, exitBadConfig)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, _, code := evalctl(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "evalctl ") || !strings.Contains(out, runtime.Version()) {
+		t.Errorf("version: exit %d %q", code, out)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("name: x\nbackends: [dense]\ntasks: [attention]\nlengths: [1K]\nsamples: many\n"), 0o644)
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"run", bad, "--out", dir}, exitBadConfig, "bad.yaml:5: samples"},
+		{[]string{"run", "no-such-suite"}, exitBadConfig, "no built-in suite"},
+		{[]string{"run", "smoke", "--set", "backends.sparse.params.topk=x", "--out", dir}, exitBadConfig, "topk"},
+		{[]string{"run", "smoke", "--shard", "3/2", "--out", dir}, exitBadConfig, "shard"},
+		{[]string{"run", "smoke", "--format", "gif", "--out", dir}, exitBadConfig, "gif"},
+		{[]string{"run", "--resume", dir}, exitBadConfig, "not a run directory"},
+		{[]string{"run", "--bogus-flag"}, exitBadConfig, "bogus"},
+		{[]string{"report"}, exitBadConfig, "at least one"},
+		{[]string{"report", filepath.Join(dir, "missing")}, exitFailure, "missing"},
+	}
+	for _, c := range cases {
+		_, errs, code := evalctl(t, "", c.args...)
+		if code != c.code || !strings.Contains(errs, c.msg) {
+			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", c.args, code, c.code, errs, c.msg)
+		}
+	}
+}
+
+// TestRunReportEndToEnd runs the smoke suite in-process, then checks that
+// report regenerates the same table from the records alone, from the run
+// directory, from the records file and from stdin.
+func TestRunReportEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	out, errs, code := evalctl(t, "", "run", "smoke", "--out", dir, "--run-id", "e2e", "--set", "lengths=[1K,2K]")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, errs)
+	}
+	runDir := filepath.Join(dir, "e2e")
+	if !strings.Contains(out, runDir) || !strings.Contains(errs, "report: ") || !strings.Contains(errs, "plots: ") {
+		t.Errorf("run output does not say where things are:\n%s\n%s", out, errs)
+	}
+	m, err := harness.ReadManifest(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Cells != 20 || len(m.Sessions) != 1 || m.Sessions[0].Status != "complete" || m.Build.GoVersion == "" || m.Machine.Cores < 1 {
+		t.Errorf("manifest: %+v", m)
+	}
+	recs, bad, err := record.ReadRun(runDir)
+	if err != nil || len(bad) > 0 || len(recs) != 20 {
+		t.Fatalf("records: %d, bad %v, err %v", len(recs), bad, err)
+	}
+	for _, r := range recs {
+		if r.Error != "" {
+			t.Errorf("cell %s/%d failed: %s", r.Backend, r.Length, r.Error)
+		}
+		if r.Backend == "dense" && r.Metrics["rel_l2_error"].Value > 1e-6 {
+			t.Errorf("dense error vs dense reference %v", r.Metrics["rel_l2_error"])
+		}
+	}
+	first, err := os.ReadFile(filepath.Join(runDir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"attention_needle_recall.png", "attention_prefill_ms.png"} {
+		if st, err := os.Stat(filepath.Join(runDir, "plots", p)); err != nil || st.Size() < 1000 {
+			t.Errorf("plot %s: %v", p, err)
+		}
+	}
+	// The report from the records alone is identical.
+	again, _, code := evalctl(t, "", "report", runDir, "--out", filepath.Join(dir, "r1"))
+	if code != 0 || again != string(first) {
+		t.Errorf("report from run dir differs from the run's report (exit %d)", code)
+	}
+	segs, _ := record.Segments(runDir)
+	raw, _ := os.ReadFile(segs[0])
+	fromStdin, _, code := evalctl(t, string(raw), "report", "-", "--out", filepath.Join(dir, "r2"), "--no-plots")
+	if code != 0 || fromStdin != string(first) {
+		t.Errorf("report from stdin differs (exit %d)", code)
+	}
+}
+
+// TestDeterminism: the same suite and seed give the same samples and the
+// same outputs; only timings differ.
+func TestDeterminism(t *testing.T) {
+	dir := t.TempDir()
+	outputs := func(id string) map[string]string {
+		if _, errs, code := evalctl(t, "", "run", "smoke", "--out", dir, "--run-id", id, "--no-report", "--set", "lengths=[1K]", "--workers", "2"); code != 0 {
+			t.Fatalf("run: %s", errs)
+		}
+		recs, _, err := record.ReadRun(filepath.Join(dir, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, r := range recs {
+			m[r.Key] = r.Output
+		}
+		return m
+	}
+	a, b := outputs("a"), outputs("b")
+	if len(a) == 0 || len(a) != len(b) {
+		t.Fatalf("%d vs %d records", len(a), len(b))
+	}
+	for k, v := range a {
+		if b[k] != v || v == "" {
+			t.Errorf("cell %s: output %q vs %q", k, v, b[k])
+		}
+	}
+}
+
+func TestShardAndMerge(t *testing.T) {
+	dir := t.TempDir()
+	for _, sh := range []string{"1/2", "2/2"} {
+		id := "s" + sh[:1]
+		if _, errs, code := evalctl(t, "", "run", "smoke", "--out", dir, "--run-id", id, "--no-report", "--shard", sh, "--set", "lengths=[1K]"); code != 0 {
+			t.Fatalf("shard %s: %s", sh, errs)
+		}
+	}
+	merged := filepath.Join(dir, "merged.jsonl.zst")
+	_, errs, code := evalctl(t, "", "merge", "-o", merged, filepath.Join(dir, "s1"), filepath.Join(dir, "s2"))
+	if code != 0 {
+		t.Fatalf("merge: %s", errs)
+	}
+	recs, _, _ := record.ReadRun(merged)
+	if len(recs) != 10 {
+		t.Errorf("merged %d records, want 10", len(recs))
+	}
+	// Merging a shard with itself finds duplicates, not conflicts.
+	_, errs, code = evalctl(t, "", "merge", "-o", filepath.Join(dir, "dup.jsonl"), filepath.Join(dir, "s1"), filepath.Join(dir, "s1"))
+	if code != 0 || !strings.Contains(errs, "5 duplicates dropped") {
+		t.Errorf("self-merge: exit %d, %s", code, errs)
+	}
+}
+
+// buildBinary builds evalctl once for tests that need a real process.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "evalctl")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/evalctl/evalctl/harness/record"
+	"github.com/evalctl/evalctl/reports"
+)
+
+func reportCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "report",
+		Usage:     "turn records into a markdown table and plots (from run directories, record files, or - for stdin)",
+		ArgsUsage: "RUN_DIR|FILE|- ...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Usage: "directory for report.md and plots/ (default: the run directory when one is given, else ./report)"},
+			&cli.StringFlag{Name: "format", Value: "png", Usage: "plot format: png or svg"},
+			&cli.BoolFlag{Name: "no-plots", Usage: "write the markdown only"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return badConfig("report needs at least one run directory, record file, or - for stdin")
+			}
+			format := c.String("format")
+			if format != "png" && format != "svg" {
+				return badConfig("--format %q: accepted: png, svg", format)
+			}
+			out := c.String("out")
+			if out == "" {
+				out = "report"
+				if c.NArg() == 1 && isDir(c.Args().First()) {
+					out = c.Args().First()
+				}
+			}
+			return writeReport(e, c.Args().Slice(), out, format, !c.Bool("no-plots"), e.stdout)
+		},
+	}
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// readInputs reads records from run directories, files or stdin ("-"),
+// warning on stderr about every corrupt line.
+func readInputs(e *env, inputs []string) ([]*record.Record, error) {
+	var all []*record.Record
+	for _, in := range inputs {
+		var recs []*record.Record
+		var bad []error
+		if in == "-" {
+			recs, bad = record.ReadAll(e.stdin, "<stdin>")
+		} else {
+			var err error
+			recs, bad, err = record.ReadRun(in)
+			if err != nil {
+				return nil, err
+			}
+		}
+		for _, b := range bad {
+			fmt.Fprintf(e.stderr, "warning: %v\n", b)
+		}
+		all = append(all, recs...)
+	}
+	return all, nil
+}
+
+// writeReport writes out/report.md (and out/plots/) from the records of
+// inputs, copies the markdown to md, and says on stderr where things are.
+func writeReport(e *env, inputs []string, out, format string, plots bool, md io.Writer) error {
+	recs, err := readInputs(e, inputs)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return fmt.Errorf("no records in %v", inputs)
+	}
+	s := reports.New()
+	for _, r := range recs {
+		s.Add(r)
+	}
+	var buf bytes.Buffer
+	if err := s.Markdown(&buf); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(out, "report.md")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	if _, err := md.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "report: %s (%d records)\n", path, len(recs))
+	if plots {
+		dir := filepath.Join(out, "plots")
+		files, err := s.Plots(dir, format)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "plots: %s (%d files)\n", dir, len(files))
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package harness_test
+
+import (
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/evalctl/evalctl/harness"
+)
+
+func mustSuite(t testing.TB, src string, sets ...string) *harness.Suite {
+	t.Helper()
+	s, err := harness.ParseSuite("s.yaml", []byte(src), sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestPlanSize(t *testing.T) {
+	s := mustSuite(t, base)
+	// 3 backends x 1 task x 2 lengths x 2 depths x 2 samples
+	if got := len(harness.Plan(s)); got != 24 {
+		t.Errorf("plan has %d cells, want 24", got)
+	}
+}
+
+// Keys are a function of what defines the cell: stable across parses,
+// independent of the order of other suite entries, different for any
+// change of backend parameters.
+func TestPlanKeysStable(t *testing.T) {
+	a := harness.Plan(mustSuite(t, base))
+	b := harness.Plan(mustSuite(t, base))
+	for i := range a {
+		if a[i].Key != b[i].Key || a[i].Seed != b[i].Seed {
+			t.Fatalf("cell %d differs between parses: %s vs %s", i, a[i].Key, b[i].Key)
+		}
+	}
+	// Known value: a change in the hashing (which would orphan every stored
+	// record on resume) must be deliberate.
+	if a[0].Key != goldenFirstKey {
+		t.Errorf("first key %s, want %s (did the key definition change?)", a[0].Key, goldenFirstKey)
+	}
+	// Removing a backend leaves the keys of the others alone.
+	c := harness.Plan(mustSuite(t, strings.Replace(base, "  - name: dense\n", "", 1)))
+	keys := map[string]bool{}
+	for _, x := range a {
+		keys[x.Key] = true
+	}
+	for _, x := range c {
+		if !keys[x.Key] {
+			t.Fatalf("key %s (%s) changed when another backend was removed", x.Key, x.Backend.Label)
+		}
+	}
+	// A parameter change changes the key.
+	d := harness.Plan(mustSuite(t, base, "backends.sparse-32.params.topk=40"))
+	for i := range a {
+		if a[i].Backend.Label == "sparse-32" && a[i].Key == d[i].Key {
+			t.Fatalf("key did not change with topk")
+		}
+		if a[i].Backend.Label != "sparse-32" && a[i].Key != d[i].Key {
+			t.Fatalf("key of %s changed with another backend's topk", a[i].Backend.Label)
+		}
+	}
+}
+
+const goldenFirstKey = "cca7bf8f8efe1647215b1301"
+
+func TestSampleSeedSharedByBackends(t *testing.T) {
+	cells := harness.Plan(mustSuite(t, base))
+	seeds := map[[3]float64]int64{}
+	for _, c := range cells {
+		k := [3]float64{float64(c.Length), c.Depth, float64(c.Sample)}
+		if s, ok := seeds[k]; ok && s != c.Seed {
+			t.Fatalf("backends see different seeds for %v", k)
+		}
+		seeds[k] = c.Seed
+	}
+	distinct := map[int64]bool{}
+	for _, s := range seeds {
+		distinct[s] = true
+	}
+	if len(distinct) != len(seeds) {
+		t.Errorf("%d samples share %d seeds", len(seeds), len(distinct))
+	}
+}
+
+func TestShardUnionIsPlan(t *testing.T) {
+	s := mustSuite(t, base)
+	all := harness.Plan(s)
+	for _, n := range []int{1, 2, 3, 5, 24, 30} {
+		var keys []string
+		for i := 1; i <= n; i++ {
+			for _, c := range harness.Select(all, harness.Shard{I: i, N: n}, 0) {
+				keys = append(keys, c.Key)
+			}
+		}
+		if len(keys) != len(all) {
+			t.Fatalf("n=%d: shards hold %d cells, plan %d", n, len(keys), len(all))
+		}
+		sort.Strings(keys)
+		var want []string
+		for _, c := range all {
+			want = append(want, c.Key)
+		}
+		sort.Strings(want)
+		for i := range keys {
+			if keys[i] != want[i] {
+				t.Fatalf("n=%d: shard union differs from plan", n)
+			}
+		}
+	}
+	if got := harness.Select(all, harness.Shard{}, 5); len(got) != 5 || got[4].Key != all[4].Key {
+		t.Errorf("limit 5 gave %d cells", len(got))
+	}
+}
+
+func TestParseShard(t *testing.T) {
+	for _, ok := range []string{"1/1", "2/4", "4/4"} {
+		if _, err := harness.ParseShard(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"0/4", "5/4", "x", "1/0", "1/", "/2", "-1/2"} {
+		if _, err := harness.ParseShard(bad); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}

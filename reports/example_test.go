@@ -1,0 +1,47 @@
+package reports_test
+
+import (
+	"os"
+
+	"github.com/evalctl/evalctl/harness/record"
+	"github.com/evalctl/evalctl/reports"
+)
+
+func ExampleSummary_Markdown() {
+	s := reports.New()
+	for i, acc := range []float64{0.98, 0.99, 0.97, 0.98} {
+		for _, length := range []int{4096, 32768} {
+			s.Add(&record.Record{
+				Run: "demo", Task: "niah", Backend: "dense", Length: length, Sample: i,
+				Scores: map[string]float64{"accuracy": acc},
+			})
+			s.Add(&record.Record{
+				Run: "demo", Task: "niah", Backend: "sparse", Length: length, Sample: i,
+				Scores: map[string]float64{"accuracy": acc - float64(length)/1e6},
+			})
+		}
+	}
+	s.Add(&record.Record{Run: "demo", Task: "niah", Backend: "sparse", Length: 32768, Sample: 4, Error: "timeout"})
+	s.Markdown(os.Stdout)
+	// Output:
+	// Runs: demo.
+	//
+	// Cells are means over samples and needle depths; ± is the half-width of the 95% interval for the mean; — means no data; (n err) counts error records.
+	//
+	// ## niah
+	//
+	// ### accuracy (score, higher is better)
+	//
+	// | backend | 4K | 32K |
+	// |:--|--:|--:|
+	// | dense | 0.980 ±0.013 | 0.980 ±0.013 |
+	// | sparse | 0.976 ±0.013 | 0.947 ±0.013 (1 err) |
+	//
+	// Samples per cell: 4.
+	//
+	// ### Warnings
+	//
+	// - sparse @ 32K: 1 error record
+	// - accuracy, dense @ 4K, 32K: 4 samples: interval is wide
+	// - accuracy, sparse @ 4K, 32K: 4 samples: interval is wide
+}
