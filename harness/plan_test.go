@@ -64,7 +64,7 @@ func TestPlanKeysStable(t *testing.T) {
 	}
 }
 
-const goldenFirstKey = "cca7bf8f8efe1647215b1301"
+const goldenFirstKey = "1e823e410fcc73ae47db86d1"
 
 func TestSampleSeedSharedByBackends(t *testing.T) {
 	cells := harness.Plan(mustSuite(t, base))

@@ -39,7 +39,7 @@ func TestMarkdownGolden(t *testing.T) {
 	golden(t, "markdown", buf.Bytes())
 }
 
-// TestMarkdownOrderIndependent checks that the output does not depend on
+// TestMarkdownDeterministic checks that the output does not depend on
 // map iteration order: rendering twice gives the same bytes.
 func TestMarkdownDeterministic(t *testing.T) {
 	render := func() string {

@@ -18,7 +18,8 @@
 // KV group g = h / G with G = H / Hkv.
 //
 // These implementations are the test oracle for the fast kernels; keep them
-// simple.
+// simple. Modes hold no mutable state (derived state lives in the Cache), so
+// one Mode may serve several caches from several goroutines.
 package attention
 
 import (

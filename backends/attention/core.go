@@ -226,8 +226,9 @@ func blockSpans(dst []span, blocks []int32, blockSize, limit int) []span {
 	return dst
 }
 
-// tally accumulates the statistics of one call before they are added to a
-// Stats, so that a failed call adds nothing.
+// tally accumulates the statistics of one call and adds them to its Stats
+// when the call is done. (Calls fail only in validation, before any work,
+// so a failed call adds nothing.)
 type tally struct {
 	st   *Stats
 	d, g int64 // head dim, query heads per KV head

@@ -185,31 +185,22 @@ func nearTie(got, want []int32, score []float64) bool {
 	return true
 }
 
-// checkPositions returns the query positions of a prefill of n tokens that
-// TestSparseMatchesNaive checks: all of them for short inputs, else the
-// block boundaries' neighbours, the last ones and a fixed random sample.
+// checkPositions returns the query positions of an input of n tokens that
+// TestSparseMatchesNaive checks one at a time, each on a cache cut after it
+// (the last 64 are checked by a chunked call on the full cache): block
+// boundaries' neighbours and a fixed random sample.
 func checkPositions(n, blockSize int, seed uint64) []int {
-	if n <= 256 {
-		ps := make([]int, n)
-		for i := range ps {
-			ps[i] = i
-		}
-		return ps
-	}
-	set := map[int]bool{}
-	for _, p := range []int{0, 1, n - 3, n - 2, n - 1} {
-		set[p] = true
-	}
+	set := map[int]bool{0: true, 1: true}
 	for b := blockSize; b < n; b += blockSize * 7 {
 		set[b-1], set[b] = true, true
 	}
 	r := rand.New(rand.NewPCG(seed, 7))
-	for range 40 {
+	for range 24 {
 		set[r.IntN(n)] = true
 	}
 	var ps []int
 	for p := range set {
-		if p >= 0 && p < n {
+		if p < n-64 {
 			ps = append(ps, p)
 		}
 	}
@@ -221,6 +212,7 @@ func checkPositions(n, blockSize int, seed uint64) []int {
 // mode against naiveSparse on random inputs whose lengths are not multiples
 // of the block or kernel sizes.
 func TestSparseMatchesNaive(t *testing.T) {
+	t.Parallel()
 	small := func(b, size, stride, init, local, topk int) SparseConfig {
 		c := DefaultSparse()
 		c.BlockSize, c.KernelSize, c.KernelStride = b, size, stride
@@ -232,12 +224,12 @@ func TestSparseMatchesNaive(t *testing.T) {
 		return c
 	}
 	nope := func(c SparseConfig) SparseConfig { c.UseNoPE = true; return c }
-	def := small(64, 32, 16, 1, 2, 7)    // default kernels, few blocks
-	b32 := small(32, 16, 8, 1, 1, 5)     // block 32, stride 8, size 16
-	wide := small(16, 40, 8, 0, 1, 4)    // kernels longer than blocks: early blocks unscored
-	flat := small(16, 16, 16, 0, 0, 3)   // size = stride: pool of 2 kernels, own block only forced
-	odd := small(48, 40, 8, 2, 1, 6)     // r = 6, pool of 7
-	tiny := small(8, 8, 4, 0, 2, 4)      // many blocks
+	def := small(64, 32, 16, 1, 2, 7)  // default kernels, few blocks
+	b32 := small(32, 16, 8, 1, 1, 5)   // block 32, stride 8, size 16
+	wide := small(16, 40, 8, 0, 1, 4)  // kernels longer than blocks: early blocks unscored
+	flat := small(16, 16, 16, 0, 0, 3) // size = stride: pool of 2 kernels, own block only forced
+	odd := small(48, 40, 8, 2, 1, 6)   // r = 6, pool of 7
+	tiny := small(8, 8, 4, 0, 2, 4)    // many blocks
 	lengths := []int{1, 17, 63, 65, 200, 1000, 2100}
 	mid := []int{1, 17, 63, 65, 200, 1000}
 	cases := []struct {
@@ -269,33 +261,45 @@ func TestSparseMatchesNaive(t *testing.T) {
 		for _, n := range tc.lengths {
 			t.Run(fmt.Sprintf("%s/n=%d", tc.name, n), func(t *testing.T) {
 				seed := uint64(1000*ci + n)
-				c, q := randomInput(seed, tc.s, n, n, tc.cfg.UseNoPE)
+				full, q := randomInput(seed, tc.s, n, n, tc.cfg.UseNoPE)
 				m := mustMode(NewSparse(tc.cfg))
-				st := &Stats{RecordSelection: true}
-				out := run(t, m, c, q, st)
 				hkv, qs, d, G := tc.s.KVHeads, tc.s.Heads*tc.s.HeadDim, tc.s.HeadDim, tc.s.Group()
+				// check compares the call's results for query positions
+				// [lo, hi) of cache c with naiveSparse.
+				check := func(c *Cache, lo, hi int) {
+					st := &Stats{RecordSelection: true}
+					out := run(t, m, c, subQuery(tc.s, q, lo, hi), st)
+					for p := lo; p < hi; p++ {
+						var qn []float32
+						if q.QNoPE != nil {
+							qn = q.QNoPE[p*qs : (p+1)*qs]
+						}
+						for g := 0; g < hkv; g++ {
+							sel, score, want := naiveSparse(c, q.Q[p*qs:(p+1)*qs], qn, p, g, tc.cfg)
+							got := st.Selected[(p-lo)*hkv+g]
+							if !equalSel(got, sel) {
+								if !nearTie(got, sel, score) {
+									t.Fatalf("t=%d g=%d: selected %v, naive %v (scores %v)", p, g, got, sel, score)
+								}
+								ties++
+								continue
+							}
+							gotOut := out[(p-lo)*qs+g*G*d : (p-lo)*qs+(g+1)*G*d]
+							for x := range want {
+								if e := math.Abs(float64(gotOut[x])-want[x]) / max(math.Abs(want[x]), 1); e > 1e-5 {
+									t.Fatalf("t=%d g=%d: out[%d] = %g, naive %g", p, g, x, gotOut[x], want[x])
+								}
+							}
+						}
+					}
+				}
+				if n <= 256 { // one prefill, every position
+					check(full, 0, n)
+					return
+				}
+				check(full, n-64, n) // the last chunk of a chunked prefill
 				for _, p := range checkPositions(n, tc.cfg.BlockSize, seed) {
-					var qn []float32
-					if q.QNoPE != nil {
-						qn = q.QNoPE[p*qs : (p+1)*qs]
-					}
-					for g := 0; g < hkv; g++ {
-						sel, score, want := naiveSparse(c, q.Q[p*qs:(p+1)*qs], qn, p, g, tc.cfg)
-						got := st.Selected[p*hkv+g]
-						if !equalSel(got, sel) {
-							if !nearTie(got, sel, score) {
-								t.Fatalf("t=%d g=%d: selected %v, naive %v (scores %v)", p, g, got, sel, score)
-							}
-							ties++
-							continue
-						}
-						gotOut := out[p*qs+g*G*d : p*qs+(g+1)*G*d]
-						for x := range want {
-							if e := math.Abs(float64(gotOut[x])-want[x]) / max(math.Abs(want[x]), 1); e > 1e-5 {
-								t.Fatalf("t=%d g=%d: out[%d] = %g, naive %g", p, g, x, gotOut[x], want[x])
-							}
-						}
-					}
+					check(prefix(full, p+1), p, p+1) // decode steps
 				}
 			})
 		}

@@ -53,8 +53,8 @@ type sparse struct {
 //     fails without them); step 6 uses Q and K.
 //
 // Statistics per (query token t, KV head), with nk visible kernels and nc
-// visible coarse kernels used (0 with lse "exact"), T keys attended in b
-// blocks: FLOPs 2*G*(d*(nk+nc) + 2*d*T); KVBytes 4*d*(2*T + nk + nc);
+// visible coarse kernels used (0 with lse "exact", and while no kernel or no
+// coarse kernel is visible yet), T keys attended in b blocks: FLOPs 2*G*(d*(nk+nc) + 2*d*T); KVBytes 4*d*(2*T + nk + nc);
 // Blocks b, Tokens T, VisibleTokens t+1. Each call counts as a SparseCall.
 func NewSparse(cfg SparseConfig) (Mode, error) {
 	if err := cfg.Validate(); err != nil {
@@ -254,7 +254,9 @@ type switching struct {
 // always sparse. The choice is made per call, so a prompt prefilled densely
 // switches to sparse on the decode step whose length reaches denseLen (the
 // compressed keys of the whole cache are then computed once, and extended
-// from there). Dense calls count as DenseCalls and use cfg.BlockSize for
+// from there). Unlike the other modes, a token's output can therefore
+// depend on how it is reached: prefilled in one call of length >= denseLen
+// it is sparse, decoded at a shorter length it is dense. Dense calls count as DenseCalls and use cfg.BlockSize for
 // their Blocks and Selected statistics; sparse calls as SparseCalls. With
 // cfg.UseNoPE, every call requires the pre-rotary queries and keys.
 func NewSwitching(denseLen int, cfg SparseConfig) (Mode, error) {

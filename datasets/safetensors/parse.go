@@ -2,12 +2,14 @@ package safetensors
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,7 +177,6 @@ func parseMetadata(dec *json.Decoder, md map[string]string, fail failFunc) error
 		return nil
 	}
 	if tok != json.Delim('{') {
-		skipRest(dec, tok)
 		return fail(metadataKey, "", "__metadata__: is a JSON %s, want an object of strings", tokenType(tok))
 	}
 	for dec.More() {
@@ -306,24 +307,13 @@ func byteSize(shape []int64, esize int) (uint64, bool) {
 	}
 	n := uint64(esize)
 	for _, d := range shape {
-		hi, lo := mulU64(n, uint64(d))
+		hi, lo := bits.Mul64(n, uint64(d))
 		if hi != 0 {
 			return 0, false
 		}
 		n = lo
 	}
 	return n, true
-}
-
-func mulU64(a, b uint64) (hi, lo uint64) {
-	if a == 0 || b == 0 {
-		return 0, 0
-	}
-	lo = a * b
-	if lo/b != a {
-		return 1, lo
-	}
-	return 0, lo
 }
 
 // intList converts a decoded JSON array of non-negative integers no larger
@@ -362,9 +352,9 @@ func checkLayout(f *File, fail failFunc) error {
 	// Names are already sorted, so a stable sort by range is deterministic.
 	slices.SortStableFunc(order, func(a, b *tensorEntry) int {
 		if a.begin != b.begin {
-			return cmpInt64(a.begin, b.begin)
+			return cmp.Compare(a.begin, b.begin)
 		}
-		return cmpInt64(a.end, b.end)
+		return cmp.Compare(a.end, b.end)
 	})
 	var pos int64
 	var prev *tensorEntry
@@ -392,37 +382,6 @@ func checkLayout(f *File, fail failFunc) error {
 			prev.begin, prev.end, f.dataSize, f.dataSize-pos)
 	}
 	return nil
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// skipRest consumes the remainder of a value whose first token was tok.
-func skipRest(dec *json.Decoder, tok json.Token) {
-	d, ok := tok.(json.Delim)
-	if !ok || (d != '{' && d != '[') {
-		return
-	}
-	for depth := 1; depth > 0; {
-		t, err := dec.Token()
-		if err != nil {
-			return
-		}
-		if d, ok := t.(json.Delim); ok {
-			if d == '{' || d == '[' {
-				depth++
-			} else {
-				depth--
-			}
-		}
-	}
 }
 
 func tokenType(tok json.Token) string {

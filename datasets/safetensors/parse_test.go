@@ -85,7 +85,6 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("error %v (%T) is not a *FormatError", err, err)
 			}
 			msg := err.Error()
-			t.Log(msg)
 			if fe.File != name || !strings.HasPrefix(msg, name+": ") {
 				t.Errorf("error %q does not name the file", msg)
 			}

@@ -180,7 +180,7 @@ type window struct {
 }
 
 // minRead is the least free space offered to a Read.
-const minRead = 32 << 10
+const minRead = 8 << 10
 
 // bytes returns the unconsumed input read so far. It is valid until the
 // next fill.

@@ -228,9 +228,10 @@ func (r *Reader) zstdLine() ([]byte, int64, error) {
 			r.text = nil
 			return nil, 0, r.lossErr(lost, partial)
 		case err == io.EOF && partial:
+			n := len(r.text)
 			r.text = nil
 			r.line++
-			return nil, 0, r.syntaxErr(r.textOff, fmt.Errorf("%w: last line has no newline (%d bytes)", ErrTruncated, len(r.text)))
+			return nil, 0, r.syntaxErr(r.textOff, fmt.Errorf("%w: last line has no newline (%d bytes)", ErrTruncated, n))
 		case err != nil:
 			return nil, 0, err
 		}

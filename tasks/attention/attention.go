@@ -9,8 +9,9 @@
 //   - the needle: needle_tokens consecutive keys at the requested depth get a
 //     component needle_logit along u_g, so dense attention clearly attends
 //     to them;
-//   - near-duplicates: near_duplicates runs of the same width elsewhere, one
-//     logit lower than the needle, competing for the same budget;
+//   - near-duplicates: near_duplicates runs of the same width elsewhere,
+//     near_duplicate_gap logits below the needle, competing for the same
+//     budget;
 //   - a decoy block: one whole block whose every key has a moderate logit
 //     decoy_logit; its mean-pooled compressed keys score higher than the
 //     needle's although its true attention mass is smaller, which is how mean
@@ -60,10 +61,11 @@ var Specs = []params.Spec{
 	params.IntSpec("decode_repeats", 3, "decode steps timed; the fastest is reported").Range(1, 1000),
 	params.IntSpec("needle_tokens", 4, "consecutive needle keys").Range(1, 4096),
 	params.FloatSpec("needle_logit", 10, "needle keys' logit above the random keys' N(0,1)").Range(0, 100),
-	params.IntSpec("near_duplicates", 8, "runs of keys one logit below the needle, elsewhere").Range(0, 10000),
+	params.IntSpec("near_duplicates", 4, "runs of needle-like keys near_duplicate_gap logits below the needle, elsewhere").Range(0, 10000),
+	params.FloatSpec("near_duplicate_gap", 3, "logit gap between the needle and its near-duplicates").Range(0, 100),
 	params.FloatSpec("decoy_logit", 2.5, "logit of every key of the decoy block; 0 disables it").Range(0, 100),
 	params.IntSpec("decoy_block_size", 64, "size of the decoy block in tokens").Range(1, 1<<16),
-	params.FloatSpec("query_noise", 0.5, "per-dimension noise added to each probe query").Range(0, 100),
+	params.FloatSpec("query_noise", 0.2, "per-dimension noise added to each probe query").Range(0, 100),
 	params.StringSpec("file", "", "safetensors file of captured activations (source: safetensors)"),
 	params.StringSpec("q_tensor", "q", "name of the query tensor [N, heads, d]"),
 	params.StringSpec("k_tensor", "k", "name of the key tensor [N, kv_heads, d]"),
@@ -93,10 +95,16 @@ type Task struct {
 	shape  attention.Shape
 	m      int
 	mu     sync.Mutex
-	cache  map[int64]*refEntry // per-sample references, shared by backends
-	order  []int64
+	cache  map[sampleKey]*refEntry // per-sample references, shared by backends
+	order  []sampleKey
 	loaded *captured
 	loadMu sync.Mutex
+}
+
+type sampleKey struct {
+	seed   int64
+	length int
+	depth  float64
 }
 
 type captured struct {
@@ -116,7 +124,7 @@ type refEntry struct {
 
 // New builds the task.
 func New(c tasks.Config) (tasks.Task, error) {
-	t := &Task{p: c.Params, m: c.Params.Int("queries"), cache: map[int64]*refEntry{}}
+	t := &Task{p: c.Params, m: c.Params.Int("queries"), cache: map[sampleKey]*refEntry{}}
 	if t.p.String("source") == "synthetic" {
 		t.shape = attention.Shape{Heads: t.p.Int("heads"), KVHeads: t.p.Int("kv_heads"), HeadDim: t.p.Int("head_dim")}
 		if err := t.shape.Validate(); err != nil {
@@ -141,15 +149,16 @@ type sample struct {
 
 const cacheEntries = 4
 
-func (t *Task) entry(seed int64) *refEntry {
+func (t *Task) entry(c tasks.Cell) *refEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e, ok := t.cache[seed]; ok {
+	key := sampleKey{c.Seed, c.Length, c.Depth}
+	if e, ok := t.cache[key]; ok {
 		return e
 	}
 	e := &refEntry{mass: map[int][][]float64{}}
-	t.cache[seed] = e
-	t.order = append(t.order, seed)
+	t.cache[key] = e
+	t.order = append(t.order, key)
 	if len(t.order) > cacheEntries {
 		delete(t.cache, t.order[0])
 		t.order = t.order[1:]
@@ -243,7 +252,7 @@ func (t *Task) synthesise(c tasks.Cell) (*sample, error) {
 		for try := 0; try < 100; try++ {
 			pos := rng.IntN(span + 1)
 			if !taken(pos, w) {
-				plant(pos, w, t.p.Float("needle_logit")-1)
+				plant(pos, w, t.p.Float("needle_logit")-t.p.Float("near_duplicate_gap"))
 				break
 			}
 		}
@@ -341,7 +350,7 @@ func (t *Task) Evaluate(ctx context.Context, b backends.Backend, c tasks.Cell) (
 	if !ok {
 		return nil, fmt.Errorf("backend does not answer raw attention requests (no modes.Runner capability)")
 	}
-	e := t.entry(c.Seed)
+	e := t.entry(c)
 	e.once.Do(func() { e.s, e.err = t.build(c) })
 	if e.err != nil {
 		return nil, e.err
