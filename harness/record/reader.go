@@ -11,15 +11,16 @@ import (
 
 // Errors wrapped by a SyntaxError, for errors.Is.
 var (
-	// ErrTruncated: the input ends inside a line or a zstd frame, as it
-	// does when the writer was killed.
+	// ErrTruncated means that the input ends inside a line or a zstd
+	// frame, as it does when the writer was killed.
 	ErrTruncated = errors.New("truncated input")
-	// ErrCorrupt: bytes that do not decode as a zstd frame; the lines
-	// they held are lost.
+	// ErrCorrupt means that bytes of zstd input do not decode as a frame;
+	// the lines they held are lost.
 	ErrCorrupt = errors.New("corrupt input")
-	// ErrVersion: a record whose schema version is not in 1..Version.
+	// ErrVersion means that a record's schema version is not in
+	// 1..Version.
 	ErrVersion = errors.New("unsupported record version")
-	// ErrNoKey: a record without a key.
+	// ErrNoKey means that a record has no key.
 	ErrNoKey = errors.New("record has no key")
 )
 
@@ -59,8 +60,8 @@ const (
 // Compression is recognised by the zstd magic number, not by a file name, so
 // standard input works either way.
 //
-// Zstd input is read frame by frame, each frame checked by its checksum, so
-// that
+// Zstd input is read frame by frame, each frame decoded on its own and
+// checked against its checksum (frames from a Writer all have one), so that
 //   - a truncated last frame (a killed writer) costs that frame only: the
 //     Reader returns every record of the complete frames, then one
 //     *SyntaxError wrapping ErrTruncated with the frame's byte offset;
