@@ -72,10 +72,11 @@ func formatSci(v float64, prec int) string {
 // formatHalfWidth formats the half-width of an interval around mean with
 // the decimals of the mean, so that the two line up ("0.982 ±0.004"); when
 // that would round a non-zero half-width to zero, it uses one significant
-// digit instead ("0.982 ±0.0004").
+// digit instead ("0.982 ±0.0004"). A half-width below 1e-9 of the mean is
+// floating-point noise of identical values and prints as "0".
 func formatHalfWidth(hw, mean float64) string {
 	switch {
-	case hw == 0:
+	case hw == 0 || hw <= 1e-9*math.Abs(mean):
 		return "0"
 	case mean == 0 || useSci(mean) || hw >= sciFrom || hw < 1e-6:
 		return formatValue(hw)

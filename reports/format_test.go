@@ -113,3 +113,12 @@ func TestTickLabel(t *testing.T) {
 		}
 	}
 }
+
+func TestHalfWidthNoise(t *testing.T) {
+	if got := formatHalfWidth(1.11e-15, 1); got != "0" {
+		t.Errorf("rounding noise printed as %q", got)
+	}
+	if got := formatHalfWidth(2e-9, 1); got == "0" {
+		t.Errorf("a real half-width of 2e-9 printed as 0")
+	}
+}
