@@ -90,7 +90,7 @@ func progressLine(done, total, errs int, elapsed time.Duration) string {
 	}
 	eta := "?"
 	if rate > 0 {
-		eta = (time.Duration(float64(total-done)/rate) * time.Second / time.Second).Round(time.Second).String()
+		eta = time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
 	return fmt.Sprintf("[%s] %d/%d cells  %.2f/s  ETA %s  %d errors", bar, done, total, rate, eta, errs)
 }
