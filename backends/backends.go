@@ -10,10 +10,7 @@
 package backends
 
 import (
-	"fmt"
-	"sort"
-	"sync"
-
+	"github.com/evalctl/evalctl/internal/registry"
 	"github.com/evalctl/evalctl/params"
 )
 
@@ -45,50 +42,22 @@ type Info struct {
 	Check func(params.Set) error
 }
 
-var (
-	mu       sync.RWMutex
-	registry = map[string]Info{}
-)
+var reg = registry.New[Info]("backends")
 
-// Register adds a backend. It panics on a duplicate or empty name, which is
-// a programming error found at start-up.
+// Register adds a backend. It panics on a duplicate or empty name or a nil
+// constructor, which is a programming error found at start-up.
 func Register(info Info) {
-	mu.Lock()
-	defer mu.Unlock()
-	if info.Name == "" || info.New == nil {
-		panic("backends: Register with empty name or nil constructor")
+	if info.New == nil {
+		panic("backends: Register(" + info.Name + ") with a nil constructor")
 	}
-	if _, dup := registry[info.Name]; dup {
-		panic(fmt.Sprintf("backends: duplicate registration of %q", info.Name))
-	}
-	registry[info.Name] = info
+	reg.Register(info.Name, info)
 }
 
 // Lookup returns the registered backend of that name.
-func Lookup(name string) (Info, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	i, ok := registry[name]
-	return i, ok
-}
+func Lookup(name string) (Info, bool) { return reg.Lookup(name) }
 
 // List returns every registered backend, sorted by name.
-func List() []Info {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]Info, 0, len(registry))
-	for _, i := range registry {
-		out = append(out, i)
-	}
-	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
-	return out
-}
+func List() []Info { return reg.List() }
 
 // Names returns the sorted names of every registered backend.
-func Names() []string {
-	var out []string
-	for _, i := range List() {
-		out = append(out, i.Name)
-	}
-	return out
-}
+func Names() []string { return reg.Names() }

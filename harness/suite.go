@@ -446,7 +446,9 @@ func (p *parser) rawParams(v *yaml.Node, field string) (map[string]any, map[stri
 	return raw, nodes, nil
 }
 
-func (p *parser) resolveParams(specs []params.Spec, v *yaml.Node, field string) (params.Set, error) {
+// resolveParams resolves a params mapping against a plugin's specs, then
+// runs the plugin's whole-set check; errors point at the item node.
+func (p *parser) resolveParams(specs []params.Spec, check func(params.Set) error, v, item *yaml.Node, field string) (params.Set, error) {
 	raw, nodes, err := p.rawParams(v, field)
 	if err != nil {
 		return nil, err
@@ -461,6 +463,11 @@ func (p *parser) resolveParams(specs []params.Spec, v *yaml.Node, field string) 
 			return nil, p.errf(n, joinField(field, pe.Name), "%s", strings.TrimPrefix(pe.Error(), fmt.Sprintf("parameter %q: ", pe.Name)))
 		}
 		return nil, p.errf(n, field, "%v", err)
+	}
+	if check != nil {
+		if err := check(set); err != nil {
+			return nil, p.errf(item, field, "%v", err)
+		}
 	}
 	return set, nil
 }
@@ -509,14 +516,9 @@ func (p *parser) backendList(v *yaml.Node) ([]BackendConfig, error) {
 			return nil, p.errf(e, field+".label", "label %q already used by backends[%d]; give each configuration a distinct label", label, j)
 		}
 		labels[label] = i
-		set, err := p.resolveParams(info.Params, paramsNode, field+".params")
+		set, err := p.resolveParams(info.Params, info.Check, paramsNode, e, field+".params")
 		if err != nil {
 			return nil, err
-		}
-		if info.Check != nil {
-			if err := info.Check(set); err != nil {
-				return nil, p.errf(e, field+".params", "%v", err)
-			}
 		}
 		out = append(out, BackendConfig{Label: label, Name: name, Params: set})
 	}
@@ -576,14 +578,9 @@ func (p *parser) taskList(v *yaml.Node, st *Suite) ([]TaskConfig, error) {
 			return nil, p.errf(e, field+".name", "unknown task %q; registered: %s", name, strings.Join(tasks.Names(), ", "))
 		}
 		tc.Name = name
-		set, err := p.resolveParams(info.Params, paramsNode, field+".params")
+		set, err := p.resolveParams(info.Params, info.Check, paramsNode, e, field+".params")
 		if err != nil {
 			return nil, err
-		}
-		if info.Check != nil {
-			if err := info.Check(set); err != nil {
-				return nil, p.errf(e, field+".params", "%v", err)
-			}
 		}
 		tc.Params = set
 		if tc.Lengths == nil {

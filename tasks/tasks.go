@@ -7,12 +7,10 @@ package tasks
 
 import (
 	"context"
-	"fmt"
-	"sort"
-	"sync"
 
 	"github.com/evalctl/evalctl/backends"
 	"github.com/evalctl/evalctl/harness/record"
+	"github.com/evalctl/evalctl/internal/registry"
 	"github.com/evalctl/evalctl/params"
 )
 
@@ -62,49 +60,22 @@ type Info struct {
 	Check func(params.Set) error
 }
 
-var (
-	mu       sync.RWMutex
-	registry = map[string]Info{}
-)
+var reg = registry.New[Info]("tasks")
 
-// Register adds a task; it panics on a duplicate or empty name.
+// Register adds a task. It panics on a duplicate or empty name or a nil
+// constructor, which is a programming error found at start-up.
 func Register(info Info) {
-	mu.Lock()
-	defer mu.Unlock()
-	if info.Name == "" || info.New == nil {
-		panic("tasks: Register with empty name or nil constructor")
+	if info.New == nil {
+		panic("tasks: Register(" + info.Name + ") with a nil constructor")
 	}
-	if _, dup := registry[info.Name]; dup {
-		panic(fmt.Sprintf("tasks: duplicate registration of %q", info.Name))
-	}
-	registry[info.Name] = info
+	reg.Register(info.Name, info)
 }
 
 // Lookup returns the registered task of that name.
-func Lookup(name string) (Info, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	i, ok := registry[name]
-	return i, ok
-}
+func Lookup(name string) (Info, bool) { return reg.Lookup(name) }
 
-// List returns every registered task sorted by name.
-func List() []Info {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]Info, 0, len(registry))
-	for _, i := range registry {
-		out = append(out, i)
-	}
-	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
-	return out
-}
+// List returns every registered task, sorted by name.
+func List() []Info { return reg.List() }
 
 // Names returns the sorted names of every registered task.
-func Names() []string {
-	var out []string
-	for _, i := range List() {
-		out = append(out, i.Name)
-	}
-	return out
-}
+func Names() []string { return reg.Names() }
