@@ -17,6 +17,7 @@ import (
 
 	"github.com/evalctl/evalctl/backends"
 	"github.com/evalctl/evalctl/backends/attention"
+	"github.com/evalctl/evalctl/backends/flash"
 	"github.com/evalctl/evalctl/params"
 )
 
@@ -162,25 +163,51 @@ func register(name, help string, specs []params.Spec, mk func(p params.Set) (att
 	})
 }
 
+// implSpecs are the parameters choosing between the fast kernels and the
+// reference implementations.
+func implSpecs() []params.Spec {
+	return []params.Spec{
+		params.StringSpec("impl", "fast", "implementation: fast (tiled vector kernels, all cores) or reference (plain Go, the test oracle)", "fast", "reference"),
+		params.IntSpec("threads", 0, "goroutines of the fast implementation; 0: all cores").Range(0, 1024),
+	}
+}
+
 func init() {
-	register("dense", "full causal softmax attention (reference)", []params.Spec{
+	register("dense", "full causal softmax attention", append([]params.Spec{
 		params.IntSpec("block_size", 64, "block size of the selection statistics (dense attends every block)").Range(1, 1<<16),
-	}, func(p params.Set) (attention.Mode, error) { return attention.NewDenseBlockSize(p.Int("block_size")) })
-	register("sparse", "InfLLM-V2 block-sparse attention: compressed-key scoring, max-pool, forced init/local blocks, top-k", sparseSpecs(),
-		func(p params.Set) (attention.Mode, error) { return attention.NewSparse(sparseConfig(p)) })
-	register("switching", "dense below dense_len total keys, InfLLM-V2 sparse at or above, decided on every forward call",
-		append([]params.Spec{params.IntSpec("dense_len", 8192, "switching threshold on the total key length; -1: always sparse").AtLeast(-1)}, sparseSpecs()...),
+	}, implSpecs()...), func(p params.Set) (attention.Mode, error) {
+		if p.String("impl") == "fast" {
+			return flash.NewDense(p.Int("block_size"), p.Int("threads"))
+		}
+		return attention.NewDenseBlockSize(p.Int("block_size"))
+	})
+	register("sparse", "InfLLM-V2 block-sparse attention: compressed-key scoring, max-pool, forced init/local blocks, top-k",
+		append(sparseSpecs(), implSpecs()...),
 		func(p params.Set) (attention.Mode, error) {
+			if p.String("impl") == "fast" {
+				return flash.NewSparse(sparseConfig(p), p.Int("threads"))
+			}
+			return attention.NewSparse(sparseConfig(p))
+		})
+	register("switching", "dense below dense_len total keys, InfLLM-V2 sparse at or above, decided on every forward call",
+		append(append([]params.Spec{params.IntSpec("dense_len", 8192, "switching threshold on the total key length; -1: always sparse").AtLeast(-1)}, sparseSpecs()...), implSpecs()...),
+		func(p params.Set) (attention.Mode, error) {
+			if p.String("impl") == "fast" {
+				return flash.NewSwitching(p.Int("dense_len"), sparseConfig(p), p.Int("threads"))
+			}
 			return attention.NewSwitching(p.Int("dense_len"), sparseConfig(p))
 		})
-	register("streaming", "StreamingLLM-style baseline: init blocks plus the local window only", []params.Spec{
+	register("streaming", "StreamingLLM-style baseline: init blocks plus the local window only", append([]params.Spec{
 		params.IntSpec("block_size", 64, "key block size").Range(1, 1<<16),
 		params.IntSpec("init_blocks", 1, "first blocks always attended").Range(0, 1<<20),
 		params.IntSpec("local_blocks", 32, "blocks before the query's own attended").Range(0, 1<<20),
-	}, func(p params.Set) (attention.Mode, error) {
+	}, implSpecs()...), func(p params.Set) (attention.Mode, error) {
+		if p.String("impl") == "fast" {
+			return flash.NewStreaming(p.Int("block_size"), p.Int("init_blocks"), p.Int("local_blocks"), p.Int("threads"))
+		}
 		return attention.NewStreaming(p.Int("block_size"), p.Int("init_blocks"), p.Int("local_blocks"))
 	})
-	register("oracle", "upper bound of block selection: the topk blocks holding the most true attention mass", []params.Spec{
+	register("oracle", "upper bound of block selection: the topk blocks holding the most true attention mass (reference implementation only)", []params.Spec{
 		params.IntSpec("block_size", 64, "key block size").Range(1, 1<<16),
 		params.IntSpec("topk", 96, "selected blocks per query token and KV head").Range(1, 1<<20),
 	}, func(p params.Set) (attention.Mode, error) {

@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sort"
 	"sync"
 
@@ -193,10 +194,42 @@ func (t *Task) build(c tasks.Cell) (*sample, error) {
 		return nil, err
 	}
 	s.dense = make([]float32, s.shape.QSize(s.m))
-	if err := attention.NewDense().Forward(s.cache, attention.Query{M: s.m, Q: s.q}, s.dense, nil); err != nil {
-		return nil, err
+	var firstErr error
+	var mu sync.Mutex
+	s.chunks(func(c *attention.Cache, q attention.Query, lo int) {
+		err := attention.NewDense().Forward(c, q, s.dense[s.shape.QSize(lo):s.shape.QSize(lo+q.M)], nil)
+		mu.Lock()
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	})
+	return s, firstErr
+}
+
+// chunks runs f on consecutive chunks of the probe queries in parallel, one
+// per core: each chunk sees the cache cut at its last token, which is what
+// the reference computes for those positions anyway. lo is the chunk's
+// first query index. The reference implementations are single-threaded;
+// this keeps the scoring oracle from dominating the suite's run time.
+func (s *sample) chunks(f func(c *attention.Cache, q attention.Query, lo int)) {
+	parts := min(runtime.GOMAXPROCS(0), s.m)
+	var wg sync.WaitGroup
+	for p := 0; p < parts; p++ {
+		lo, hi := p*s.m/parts, (p+1)*s.m/parts
+		if lo == hi {
+			continue
+		}
+		end := s.n - s.m + hi
+		view := &attention.Cache{Shape: s.shape, K: s.k[:s.shape.KVSize(end)], V: s.v[:s.shape.KVSize(end)]}
+		q := attention.Query{M: hi - lo, Q: s.q[s.shape.QSize(lo):s.shape.QSize(hi)]}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(view, q, lo)
+		}()
 	}
-	return s, nil
+	wg.Wait()
 }
 
 // synthesise draws a planted-needle sample; the same seed gives the same
@@ -339,7 +372,11 @@ func (e *refEntry) blockMass(b int) [][]float64 {
 	if m, ok := e.mass[b]; ok {
 		return m
 	}
-	m := attention.BlockMass(e.s.cache, attention.Query{M: e.s.m, Q: e.s.q}, b)
+	s := e.s
+	m := make([][]float64, s.m*s.shape.KVHeads)
+	s.chunks(func(c *attention.Cache, q attention.Query, lo int) {
+		copy(m[lo*s.shape.KVHeads:], attention.BlockMass(c, q, b))
+	})
 	e.mass[b] = m
 	return m
 }

@@ -86,8 +86,16 @@ func TestEvaluateScores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dense.Metrics["rel_l2_error"].Value != 0 || dense.Scores["needle_recall"] != 1 || math.Abs(dense.Scores["mass_recall"]-1) > 1e-9 {
+	// The fast dense kernels compute in float32; the reference is exact.
+	if dense.Metrics["rel_l2_error"].Value > 1e-5 || dense.Scores["needle_recall"] != 1 || math.Abs(dense.Scores["mass_recall"]-1) > 1e-9 {
 		t.Errorf("dense: %v %v", dense.Metrics["rel_l2_error"], dense.Scores)
+	}
+	ref, err := tk.Evaluate(ctx, newBackend(t, "dense", map[string]any{"impl": "reference"}), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.Metrics["rel_l2_error"].Value != 0 {
+		t.Errorf("reference dense vs the task's dense reference: %v", ref.Metrics["rel_l2_error"])
 	}
 	if got := dense.Metrics["cost_speedup_prefill"].Value; math.Abs(got-1) > 1e-12 {
 		t.Errorf("dense cost speedup %v, want 1", got)

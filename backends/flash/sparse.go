@@ -1,0 +1,345 @@
+package flash
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+
+	"github.com/evalctl/evalctl/backends/attention"
+	"github.com/evalctl/evalctl/backends/kernels"
+)
+
+func runtimeThreads() int { return runtime.GOMAXPROCS(0) }
+
+// Sparse is fast InfLLM-V2 block-sparse attention.
+type Sparse struct {
+	cfg     attention.SparseConfig
+	threads int
+}
+
+// NewSparse returns fast InfLLM-V2 sparse attention with cfg (validated as
+// attention.NewSparse does), on threads goroutines (0: all).
+func NewSparse(cfg attention.SparseConfig, threads int) (*Sparse, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("flash: %w", err)
+	}
+	return &Sparse{cfg: cfg, threads: threads}, nil
+}
+
+// Name implements attention.Mode.
+func (m *Sparse) Name() string { return "sparse" }
+
+// Forward implements attention.Mode.
+func (m *Sparse) Forward(c *attention.Cache, q attention.Query, out []float32, st *attention.Stats) error {
+	if err := attention.CheckForward(m.Name(), c, q, out, m.cfg.UseNoPE); err != nil {
+		return err
+	}
+	cl := newCall(c, q, out)
+	sc := newScorer(cl, m.cfg)
+	runSparse(cl, m.threads, m.cfg.BlockSize, st, func(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo) {
+		sc.choose(w, g, i0, i1, sel, info)
+	})
+	return nil
+}
+
+// selInfo is what choosing one token's blocks cost: kernels and coarse
+// kernels scored.
+type selInfo struct{ nk, nc int }
+
+// chooser fills sel[ti] (sorted block ids) and info[ti] for the tokens
+// [i0, i1) of a tile and KV head g.
+type chooser func(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo)
+
+// runSparse attends each tile to the union of its tokens' selected blocks,
+// each token masked to its own, and adds the statistics.
+func runSparse(cl *call, threads, blockSize int, st *attention.Stats, choose chooser) {
+	tiles := cl.tiles()
+	type tileSel struct {
+		sel  [][]int32
+		info []selInfo
+	}
+	var record []tileSel // per task, when statistics are wanted
+	if st != nil {
+		record = make([]tileSel, cl.hkv*tiles)
+	}
+	parallel(cl, threads, cl.hkv*tiles, func(w *worker, k int) {
+		g, tile := k%cl.hkv, k/cl.hkv
+		i0, i1 := cl.tile(tile)
+		T := i1 - i0
+		sel := w.sel.lists(T)
+		info := w.sel.infos(T)
+		choose(w, g, i0, i1, sel, info)
+		// skip[j]: tokens that did not select block j.
+		last := cl.base + i1 - 1
+		nb := last/blockSize + 1
+		use := w.sel.useMask(nb)
+		for ti, s := range sel {
+			for _, j := range s {
+				use[j] |= 1 << ti
+			}
+		}
+		all := uint64(1)<<T - 1
+		if T == 64 {
+			all = ^uint64(0)
+		}
+		w.packQ(cl, cl.q, w.qt, g, i0, i1)
+		w.reset()
+		for j := 0; j < nb; j++ {
+			if use[j] == 0 {
+				continue
+			}
+			j0 := j * blockSize
+			bc := min(blockSize, last+1-j0)
+			for off := 0; off < bc; off += kvTile {
+				w.attendKeys(cl, g, j0+off, min(kvTile, bc-off), i0, i1, all&^use[j])
+			}
+		}
+		w.writeOut(cl, g, i0, i1)
+		if record != nil {
+			cp := make([][]int32, T)
+			for ti := range sel {
+				cp[ti] = append([]int32(nil), sel[ti]...)
+			}
+			record[k] = tileSel{cp, append([]selInfo(nil), info...)}
+		}
+	})
+	if st == nil {
+		return
+	}
+	d, g := int64(cl.d), int64(cl.g)
+	for i := 0; i < cl.m; i++ {
+		t := cl.base + i
+		tile, ti := i/cl.tileTok, i%cl.tileTok
+		for kv := 0; kv < cl.hkv; kv++ {
+			ts := record[tile*cl.hkv+kv]
+			sel, inf := ts.sel[ti], ts.info[ti]
+			var tokens int64
+			for _, j := range sel {
+				lo := int(j) * blockSize
+				tokens += int64(min(lo+blockSize, t+1) - lo)
+			}
+			extra := int64(inf.nk + inf.nc)
+			st.FLOPs += float64(2 * g * (d*extra + 2*d*tokens))
+			st.KVBytes += 4 * d * (2*tokens + extra)
+			st.Blocks += int64(len(sel))
+			st.Tokens += tokens
+			st.VisibleTokens += int64(t + 1)
+			if st.RecordSelection {
+				st.Selected = append(st.Selected, append([]int32(nil), sel...))
+			}
+		}
+	}
+	st.Calls++
+	st.SparseCalls++
+	st.QueryTokens += int64(cl.m)
+}
+
+// selScratch is a worker's reusable selection space.
+type selScratch struct {
+	sel   [][]int32
+	info  []selInfo
+	use   []uint64
+	s1    []float32 // kernel scores tile
+	s2    []float32 // coarse scores tile
+	m1    []float32
+	l1    []float32
+	m2    []float32
+	l2    []float32
+	inv   []float32 // per column: normaliser of the kernel probabilities
+	sg    []float32 // group-summed kernel probabilities, per kernel x token
+	score []float32 // block scores of one token
+	cand  []int32
+	mark  []bool
+	qs    []float32 // packed scoring queries
+}
+
+func (s *selScratch) useMaskTmp(n int) []bool {
+	s.mark = grow(s.mark, n)
+	clear(s.mark)
+	return s.mark
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+func (s *selScratch) lists(n int) [][]int32 {
+	for len(s.sel) < n {
+		s.sel = append(s.sel, nil)
+	}
+	for i := range s.sel[:n] {
+		s.sel[i] = s.sel[i][:0]
+	}
+	return s.sel[:n]
+}
+
+func (s *selScratch) infos(n int) []selInfo {
+	s.info = grow(s.info, n)
+	clear(s.info)
+	return s.info
+}
+
+func (s *selScratch) useMask(nb int) []uint64 {
+	s.use = grow(s.use, nb)
+	clear(s.use)
+	return s.use
+}
+
+// scorer implements InfLLM-V2 block selection for whole tiles.
+type scorer struct {
+	cl               *call
+	cfg              attention.SparseConfig
+	kc, kcc          [][]float32 // compressed and coarse keys per KV head
+	nKernels, nCoars int
+}
+
+func newScorer(cl *call, cfg attention.SparseConfig) *scorer {
+	sc := &scorer{cl: cl, cfg: cfg}
+	sc.kc, sc.nKernels = attention.CompressedKeys(cl.c, cfg.KernelSize, cfg.KernelStride, cfg.UseNoPE)
+	if cfg.LSE == "approx" {
+		sc.kcc, sc.nCoars = attention.CompressedKeys(cl.c, cfg.ApproxKernelSize, cfg.ApproxKernelStride, cfg.UseNoPE)
+	}
+	return sc
+}
+
+// scores computes the masked base-2 logits of the first nv(t) rows of keys
+// (count x d, contiguous) for every column of the tile, then folds them
+// into (m, l); s ends holding 2^(logit - m).
+func scoreTile(cl *call, qt []float32, keys []float32, count, size, stride, i0, i1 int, s, m, l []float32) {
+	cols := cl.cols
+	for i := range m {
+		m[i] = masked
+	}
+	clear(l)
+	if count == 0 {
+		return
+	}
+	kernels.GemmNN(count, cols, cl.d, keys, cl.d, qt, cols, s, cols, false)
+	for ti := 0; ti < i1-i0; ti++ {
+		nv := attention.VisibleCount(cl.base+i0+ti+1, size, stride)
+		for i := nv; i < count; i++ {
+			row := s[i*cols+ti*cl.g : i*cols+(ti+1)*cl.g]
+			for x := range row {
+				row[x] = masked
+			}
+		}
+	}
+	// Padding columns: keep them out of the statistics.
+	for i := 0; i < count; i++ {
+		row := s[i*cols+(i1-i0)*cl.g : (i+1)*cols]
+		for x := range row {
+			row[x] = masked
+		}
+	}
+	kernels.OnlineSoftmax(s, count, cols, cols, m, l, nil, 0, cols)
+}
+
+// choose selects the blocks of tokens [i0, i1) for KV head g, following
+// steps 1-5 of the spec for each token; the stage-1 products of the whole
+// tile are one matrix product and one online softmax.
+func (sc *scorer) choose(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo) {
+	cl, cfg := sc.cl, sc.cfg
+	cols, G, T := cl.cols, cl.g, i1-i0
+	ss := &w.sel
+	last := cl.base + i1 - 1
+	nkMax := attention.VisibleCount(last+1, cfg.KernelSize, cfg.KernelStride)
+	ncMax := 0
+	if sc.kcc != nil {
+		ncMax = attention.VisibleCount(last+1, cfg.ApproxKernelSize, cfg.ApproxKernelStride)
+	}
+	src := cl.q
+	if cfg.UseNoPE {
+		src = cl.qs
+	}
+	ss.qs = grow(ss.qs, cl.d*cols)
+	w.packQ(cl, src, ss.qs, g, i0, i1)
+
+	// Steps 1-2: p_h(i) = 2^(s - m) / l per column, summed over the group.
+	ss.s1 = grow(ss.s1, nkMax*cols)
+	ss.m1, ss.l1 = grow(ss.m1, cols), grow(ss.l1, cols)
+	scoreTile(cl, ss.qs, sc.kc[g], nkMax, cfg.KernelSize, cfg.KernelStride, i0, i1, ss.s1, ss.m1, ss.l1)
+	ss.inv = grow(ss.inv, cols)
+	for r := range ss.inv {
+		ss.inv[r] = 0
+		if ss.l1[r] > 0 {
+			ss.inv[r] = 1 / ss.l1[r]
+		}
+	}
+	if ncMax > 0 {
+		ss.s2 = grow(ss.s2, ncMax*cols)
+		ss.m2, ss.l2 = grow(ss.m2, cols), grow(ss.l2, cols)
+		scoreTile(cl, ss.qs, sc.kcc[g], ncMax, cfg.ApproxKernelSize, cfg.ApproxKernelStride, i0, i1, ss.s2, ss.m2, ss.l2)
+		for r := range ss.inv {
+			// Normalise by the coarse kernels' sum where one is visible:
+			// p = 2^(s - m1) * 2^(m1 - m2) / l2.
+			if ss.l2[r] > 0 && ss.l1[r] > 0 {
+				ss.inv[r] = kernels.Exp2Generic(ss.m1[r]-ss.m2[r]) / ss.l2[r]
+			}
+		}
+	}
+	ss.sg = grow(ss.sg, nkMax*T)
+	for i := 0; i < nkMax; i++ {
+		row := ss.s1[i*cols : i*cols+T*G]
+		dst := ss.sg[i*T : (i+1)*T]
+		for ti := range dst {
+			var sum float32
+			for a := 0; a < G; a++ {
+				sum += row[ti*G+a] * ss.inv[ti*G+a]
+			}
+			dst[ti] = sum
+		}
+	}
+
+	// Steps 3-5 per token.
+	r := cfg.BlockSize / cfg.KernelStride
+	negInf := float32(math.Inf(-1))
+	for ti := 0; ti < T; ti++ {
+		t := cl.base + i0 + ti
+		nk := attention.VisibleCount(t+1, cfg.KernelSize, cfg.KernelStride)
+		nc := 0
+		if nk > 0 && sc.kcc != nil {
+			nc = attention.VisibleCount(t+1, cfg.ApproxKernelSize, cfg.ApproxKernelStride)
+		}
+		info[ti] = selInfo{nk, nc}
+		bq := t / cfg.BlockSize
+		out := sel[ti][:0]
+		ss.score = grow(ss.score, bq+1)
+		ss.cand = ss.cand[:0]
+		forced := 0
+		for j := 0; j <= bq; j++ {
+			if j < cfg.InitBlocks || j >= bq-cfg.LocalBlocks {
+				forced++
+				ss.score[j] = negInf // not a candidate for the scored part
+				continue
+			}
+			lo, hi := max(j*r-1, 0), min(j*r+r-1, nk-1)
+			best := negInf
+			for i := lo; i <= hi; i++ {
+				best = max(best, ss.sg[i*T+ti])
+			}
+			ss.score[j] = best
+			if best > negInf {
+				ss.cand = append(ss.cand, int32(j))
+			}
+		}
+		keep := min(cfg.TopK-forced, len(ss.cand))
+		if keep < len(ss.cand) {
+			topK(ss.cand, ss.score, keep)
+			ss.cand = ss.cand[:keep]
+		}
+		// Merge forced blocks and the kept candidates in ascending order.
+		mark := ss.useMaskTmp(bq + 1)
+		for _, j := range ss.cand {
+			mark[j] = true
+		}
+		for j := 0; j <= bq; j++ {
+			if mark[j] || j < cfg.InitBlocks || j >= bq-cfg.LocalBlocks {
+				out = append(out, int32(j))
+			}
+		}
+		sel[ti] = out
+	}
+}
