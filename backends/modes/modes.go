@@ -63,6 +63,12 @@ type backend struct {
 
 func (b *backend) Close() error { return nil }
 
+// Wrap makes a Runner of any attention mode; blockSize is the block size of
+// its selection statistics.
+func Wrap(label string, m attention.Mode, blockSize int) Runner {
+	return &backend{label: label, mode: m, blockSize: blockSize}
+}
+
 // Mode returns the attention mode, for in-process users (the model runtime).
 func (b *backend) Mode() attention.Mode { return b.mode }
 

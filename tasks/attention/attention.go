@@ -42,9 +42,11 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/evalctl/evalctl/backends"
 	"github.com/evalctl/evalctl/backends/attention"
+	"github.com/evalctl/evalctl/backends/flash"
 	"github.com/evalctl/evalctl/backends/modes"
 	"github.com/evalctl/evalctl/datasets/safetensors"
 	"github.com/evalctl/evalctl/harness/record"
@@ -58,7 +60,9 @@ var Specs = []params.Spec{
 	params.IntSpec("heads", 8, "query heads (synthetic)").Range(1, 1024),
 	params.IntSpec("kv_heads", 2, "key/value heads (synthetic); heads must be a multiple").Range(1, 1024),
 	params.IntSpec("head_dim", 64, "head dimension d (synthetic)").Range(1, 4096),
-	params.IntSpec("queries", 64, "probe query tokens: the last tokens of the context, run as one chunked prefill").Range(1, 1<<20),
+	params.IntSpec("queries", 64, "probe query tokens: the last tokens of the context, scored against dense").Range(1, 1<<20),
+	params.StringSpec("prefill", "tail", "what is timed as the prefill: tail (a chunked prefill of the probe queries over the full cache) or full (all tokens; the probe queries are scored)", "tail", "full"),
+	params.BoolSpec("baseline", true, "also time the fast dense kernels on each sample, for the measured speedup over dense"),
 	params.IntSpec("decode_repeats", 3, "decode steps timed; the fastest is reported").Range(1, 1000),
 	params.IntSpec("needle_tokens", 4, "consecutive needle keys").Range(1, 4096),
 	params.FloatSpec("needle_logit", 10, "needle keys' logit above the random keys' N(0,1)").Range(0, 100),
@@ -142,10 +146,13 @@ type sample struct {
 	shape     attention.Shape
 	n, m      int
 	k, v, q   []float32
+	qAll      []float32 // queries of every token, for prefill: full (the last m are q)
 	needle    int // first needle token, -1 if none
 	needleLen int
 	cache     *attention.Cache
 	dense     []float32 // dense output of the probe queries
+	// Fast dense timings of the same request, when the baseline is on.
+	basePrefill, baseDecode time.Duration
 }
 
 const cacheEntries = 4
@@ -183,6 +190,9 @@ func (t *Task) build(c tasks.Cell) (*sample, error) {
 		kv := cp.shape.KVSize(c.Length)
 		s = &sample{shape: cp.shape, n: c.Length, m: t.m, k: cp.k[:kv], v: cp.v[:kv],
 			q: cp.q[cp.shape.QSize(c.Length-t.m):cp.shape.QSize(c.Length)], needle: -1}
+		if t.p.String("prefill") == "full" {
+			s.qAll = cp.q[:cp.shape.QSize(c.Length)]
+		}
 	} else {
 		var err error
 		if s, err = t.synthesise(c); err != nil {
@@ -204,7 +214,31 @@ func (t *Task) build(c tasks.Cell) (*sample, error) {
 		}
 		mu.Unlock()
 	})
-	return s, firstErr
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if t.p.Bool("baseline") {
+		b, err := flash.NewDense(64, 0)
+		if err != nil {
+			return nil, err
+		}
+		runner := modes.Wrap("baseline", b, 64)
+		resp, err := runner.RunAttention(context.Background(), t.request(s))
+		if err != nil {
+			return nil, fmt.Errorf("dense baseline: %w", err)
+		}
+		s.basePrefill, s.baseDecode = resp.PrefillTime, resp.DecodeTime
+	}
+	return s, nil
+}
+
+// request is the backend request for a sample.
+func (t *Task) request(s *sample) *modes.Request {
+	req := &modes.Request{Shape: s.shape, K: s.k, V: s.v, M: s.m, Q: s.q, DecodeRepeats: t.p.Int("decode_repeats"), RecordSelection: true}
+	if s.qAll != nil {
+		req.M, req.Q = s.n, s.qAll
+	}
+	return req
 }
 
 // chunks runs f on consecutive chunks of the probe queries in parallel, one
@@ -291,6 +325,16 @@ func (t *Task) synthesise(c tasks.Cell) (*sample, error) {
 		}
 	}
 	plant(s.needle, w, t.p.Float("needle_logit"))
+	if t.p.String("prefill") == "full" {
+		// The tokens before the probes ask random questions: standard
+		// normal queries, scaled like the probes.
+		// A stream of its own, so the probes are those of prefill: tail.
+		qr := rand.New(rand.NewPCG(uint64(c.Seed), 0x70726566696c6c))
+		s.qAll = make([]float32, sh.QSize(n))
+		for i := range s.qAll[:sh.QSize(n-m)] {
+			s.qAll[i] = float32(qr.NormFloat64())
+		}
+	}
 	noise := t.p.Float("query_noise")
 	s.q = make([]float32, sh.QSize(m))
 	scale := math.Sqrt(float64(d))
@@ -302,6 +346,9 @@ func (t *Task) synthesise(c tasks.Cell) (*sample, error) {
 				row[x] = float32(scale*u[x] + noise*rng.NormFloat64())
 			}
 		}
+	}
+	if s.qAll != nil {
+		copy(s.qAll[sh.QSize(n-m):], s.q)
 	}
 	return s, nil
 }
@@ -396,10 +443,7 @@ func (t *Task) Evaluate(ctx context.Context, b backends.Backend, c tasks.Cell) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	resp, err := r.RunAttention(ctx, &modes.Request{
-		Shape: s.shape, K: s.k, V: s.v, M: s.m, Q: s.q,
-		DecodeRepeats: t.p.Int("decode_repeats"), RecordSelection: true,
-	})
+	resp, err := r.RunAttention(ctx, t.request(s))
 	if err != nil {
 		return nil, err
 	}
@@ -412,23 +456,31 @@ func (t *Task) Evaluate(ctx context.Context, b backends.Backend, c tasks.Cell) (
 func (t *Task) score(e *refEntry, resp *modes.Response) (*tasks.Result, error) {
 	s := e.s
 	sh := s.shape
+	// With prefill: full the response covers every token; the probes are
+	// its last m rows and selections.
+	qTokens := s.m
+	if s.qAll != nil {
+		qTokens = s.n
+	}
 	res := &tasks.Result{
 		Scores:  map[string]float64{},
 		Metrics: map[string]record.Value{},
 		Timings: map[string]record.Value{},
-		Info:    map[string]any{"n": s.n, "queries": s.m, "heads": sh.Heads, "kv_heads": sh.KVHeads, "head_dim": sh.HeadDim},
+		Info:    map[string]any{"n": s.n, "queries": s.m, "prefill_tokens": qTokens, "heads": sh.Heads, "kv_heads": sh.KVHeads, "head_dim": sh.HeadDim},
 	}
+	out := resp.Out[sh.QSize(qTokens-s.m):]
 	res.Output = outputDigest(resp.Out)
-	res.Metrics["rel_l2_error"] = record.Value{Value: relL2(resp.Out, s.dense), Unit: "ratio", Better: record.Lower}
+	res.Metrics["rel_l2_error"] = record.Value{Value: relL2(out, s.dense), Unit: "ratio", Better: record.Lower}
 
 	p := resp.Prefill
 	pairs := int64(s.m * sh.KVHeads)
-	if len(p.Selected) != int(pairs) || resp.BlockSize < 1 {
-		return nil, fmt.Errorf("backend recorded %d block selections of block size %d, want %d", len(p.Selected), resp.BlockSize, pairs)
+	if len(p.Selected) != qTokens*sh.KVHeads || resp.BlockSize < 1 {
+		return nil, fmt.Errorf("backend recorded %d block selections of block size %d, want %d", len(p.Selected), resp.BlockSize, qTokens*sh.KVHeads)
 	}
+	selected := p.Selected[(qTokens-s.m)*sh.KVHeads:]
 	mass := e.blockMass(resp.BlockSize)
 	var needleHit, massSum, overlap float64
-	for i, sel := range p.Selected {
+	for i, sel := range selected {
 		if s.needle >= 0 {
 			for _, j := range sel {
 				lo, hi := int(j)*resp.BlockSize, (int(j)+1)*resp.BlockSize
@@ -457,8 +509,8 @@ func (t *Task) score(e *refEntry, resp *modes.Response) (*tasks.Result, error) {
 	if p.VisibleTokens > 0 {
 		res.Metrics["attended_fraction"] = record.Value{Value: float64(p.Tokens) / float64(p.VisibleTokens), Unit: "ratio"}
 	}
-	res.Metrics["blocks_per_query"] = record.Value{Value: float64(p.Blocks) / float64(pairs), Unit: "blocks"}
-	denseChunk, denseStep := denseFLOPs(sh, s.n, s.m), denseFLOPs(sh, s.n, 1)
+	res.Metrics["blocks_per_query"] = record.Value{Value: float64(p.Blocks) / float64(int64(qTokens*sh.KVHeads)), Unit: "blocks"}
+	denseChunk, denseStep := denseFLOPs(sh, s.n, qTokens), denseFLOPs(sh, s.n, 1)
 	res.Metrics["prefill_gflop"] = record.Value{Value: p.FLOPs / 1e9, Unit: "GFLOP", Better: record.Lower}
 	if p.FLOPs > 0 {
 		res.Metrics["cost_speedup_prefill"] = record.Value{Value: denseChunk / p.FLOPs, Unit: "x", Better: record.Higher}
@@ -476,7 +528,17 @@ func (t *Task) score(e *refEntry, resp *modes.Response) (*tasks.Result, error) {
 		res.Metrics["decode_gbps"] = record.Value{Value: float64(resp.Decode.KVBytes) / 1e9 / dt, Unit: "GB/s", Better: record.Higher}
 	}
 	res.Timings["prefill_ms"] = record.Value{Value: pt * 1e3, Unit: "ms", Better: record.Lower}
-	res.Timings["prefill_us_per_token"] = record.Value{Value: pt * 1e6 / float64(s.m), Unit: "us", Better: record.Lower}
+	res.Timings["prefill_us_per_token"] = record.Value{Value: pt * 1e6 / float64(qTokens), Unit: "us", Better: record.Lower}
+	if s.basePrefill > 0 && pt > 0 {
+		res.Metrics["speedup_prefill"] = record.Value{Value: s.basePrefill.Seconds() / pt, Unit: "x", Better: record.Higher}
+		res.Metrics["speedup_decode"] = record.Value{Value: s.baseDecode.Seconds() / dt, Unit: "x", Better: record.Higher}
+		if f, ok := res.Metrics["cost_speedup_prefill"]; ok {
+			res.Metrics["bound_fraction_prefill"] = record.Value{Value: s.basePrefill.Seconds() / pt / f.Value, Unit: "ratio", Better: record.Higher}
+		}
+		if f, ok := res.Metrics["cost_speedup_decode"]; ok && dt > 0 {
+			res.Metrics["bound_fraction_decode"] = record.Value{Value: s.baseDecode.Seconds() / dt / f.Value, Unit: "ratio", Better: record.Higher}
+		}
+	}
 	res.Timings["decode_ms"] = record.Value{Value: dt * 1e3, Unit: "ms", Better: record.Lower}
 	res.Info["dense_calls"] = p.DenseCalls
 	res.Info["sparse_calls"] = p.SparseCalls

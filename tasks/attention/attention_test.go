@@ -221,3 +221,36 @@ func TestDenseFLOPs(t *testing.T) {
 		t.Errorf("denseFLOPs = %v, want %v", got, want)
 	}
 }
+
+// prefill: full times a prefill of every token and scores the probes: the
+// scores equal those of the tail mode (the probes' outputs are the same
+// function), and the cost counts the whole prefill.
+func TestFullPrefill(t *testing.T) {
+	raw := map[string]any{"heads": int64(4), "kv_heads": int64(1), "head_dim": int64(32), "queries": int64(16)}
+	tail := newTask(t, raw)
+	raw["prefill"] = "full"
+	full := newTask(t, raw)
+	c := tasks.Cell{Length: 2048, Depth: 0.4, Seed: 11}
+	b := newBackend(t, "sparse", map[string]any{"topk": int64(8), "local_blocks": int64(2)})
+	a, err := tail.Evaluate(context.Background(), b, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := full.Evaluate(context.Background(), b, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"needle_recall", "mass_recall", "oracle_overlap"} {
+		if a.Scores[k] != f.Scores[k] {
+			t.Errorf("%s: tail %v, full %v", k, a.Scores[k], f.Scores[k])
+		}
+	}
+	if f.Info["prefill_tokens"] != 2048 || f.Metrics["prefill_gflop"].Value < 10*a.Metrics["prefill_gflop"].Value {
+		t.Errorf("full prefill: %v tokens, %v vs %v GFLOP", f.Info["prefill_tokens"], f.Metrics["prefill_gflop"], a.Metrics["prefill_gflop"])
+	}
+	for _, k := range []string{"speedup_prefill", "speedup_decode", "bound_fraction_prefill"} {
+		if v := f.Metrics[k].Value; !(v > 0) {
+			t.Errorf("%s = %v", k, v)
+		}
+	}
+}
