@@ -147,7 +147,7 @@ type sample struct {
 	n, m      int
 	k, v, q   []float32
 	qAll      []float32 // queries of every token, for prefill: full (the last m are q)
-	needle    int // first needle token, -1 if none
+	needle    int       // first needle token, -1 if none
 	needleLen int
 	cache     *attention.Cache
 	dense     []float32 // dense output of the probe queries
