@@ -35,12 +35,17 @@ func main() {
 #include "textflag.h"
 
 `)
-	// AVX-512: strips of 64, 48, 32 or 16 columns; the row block is as
-	// tall as 24 accumulators allow (MR x NV = 24 zmm registers).
-	z := isa{name: "512", vec: "Z", width: 16, nreg: 32, zero: "VPXORD"}
+	// AVX-512: strips of 64, 48, 32 or 16 columns (NV = 4..1 zmm); the row
+	// block is as tall as 24 accumulators allow (MR x NV = 24 zmm; the NN
+	// addressing covers at most 12 rows). Each FMA takes A[i][p] as an
+	// embedded broadcast, the B row in NV registers: per p, NV loads and
+	// MR*NV FMAs. 24 independent accumulators cover the 4-cycle FMA
+	// latency even at two zmm FMAs per cycle.
+	z := isa{name: "512", vec: "Z", width: 16, nreg: 32, zero: "VPXORD", embedded: true}
 	zStrips := []strip{{nv: 4, mr: 6}, {nv: 3, mr: 8}, {nv: 2, mr: 12}, {nv: 1, mr: 12}}
 	// AVX2: strips of 16 columns (2 ymm), 6 rows: 12 accumulators, 2 B
-	// vectors and 2 broadcast registers fill the 16 ymm registers.
+	// vectors and 2 broadcast registers (VBROADCASTSS) fill the 16 ymm
+	// registers.
 	y := isa{name: "256", vec: "Y", width: 8, nreg: 16, zero: "VXORPS"}
 	yStrips := []strip{{nv: 2, mr: 6}}
 
@@ -48,8 +53,8 @@ func main() {
 	gemm(z, true, zStrips)
 	gemm(y, false, yStrips)
 	gemm(y, true, yStrips)
-	softmax512()
-	softmax256()
+	softmax(sm512)
+	softmax(sm256)
 
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
@@ -62,6 +67,9 @@ type isa struct {
 	width int    // float32 lanes per vector
 	nreg  int    // vector registers
 	zero  string // instruction zeroing a vector register (x, x, x)
+	// embedded: the FMAs take A[i][p] as an embedded-broadcast memory
+	// operand (AVX-512) instead of from a VBROADCASTSS register.
+	embedded bool
 }
 
 func (s isa) reg(i int) string { return fmt.Sprintf("%s%d", s.vec, i) }
@@ -166,10 +174,15 @@ func aAddr(trans bool, r int) string {
 // rows.
 func micro(s isa, trans bool, mr, nv int, pre string) {
 	acc := func(r, v int) string { return s.reg(r*nv + v) }
-	// Two broadcast registers at the top, the B vectors below them.
+	// Two broadcast registers at the top (unless embedded), the B vectors
+	// below them.
+	top := s.nreg - 2
+	if s.embedded {
+		top = s.nreg
+	}
 	bc := []string{s.reg(s.nreg - 1), s.reg(s.nreg - 2)}
-	bv := func(v int) string { return s.reg(s.nreg - 2 - nv + v) }
-	if mr*nv > s.nreg-2-nv {
+	bv := func(v int) string { return s.reg(top - nv + v) }
+	if mr*nv > top-nv {
 		log.Fatalf("%s: %d x %d block does not fit", pre, mr, nv)
 	}
 	comment("%d x %d micro-kernel", mr, nv*s.width)
@@ -192,6 +205,14 @@ func micro(s isa, trans bool, mr, nv int, pre string) {
 		emit("VMOVUPS %d(R11), %s", v*s.vbytes(), bv(v))
 	}
 	for r := 0; r < mr; r++ {
+		if s.embedded {
+			// EVEX embedded broadcast: on this class of CPU a separate
+			// VBROADCASTSS zmm competes with the FMAs for FP issue slots.
+			for v := 0; v < nv; v++ {
+				emit("VFMADD231PS.BCST %s, %s, %s", aAddr(trans, r), bv(v), acc(r, v))
+			}
+			continue
+		}
 		t := bc[r%2]
 		emit("VBROADCASTSS %s, %s", aAddr(trans, r), t)
 		for v := 0; v < nv; v++ {
@@ -255,148 +276,149 @@ const (
 	tC6
 	tOne
 	tLo
-	tHi
 	tHalf
 	tBias
 )
 
 func tab(i int) string { return fmt.Sprintf("·expTab+%d(SB)", 32*i) }
 
-// softmax512 emits
-//
-//	func softmax512(s *float32, rows, n, lds int, m, l, o *float32, d, ldo int)
-//
-// for n a positive multiple of 16. Registers: Z20-Z30 constants, Z0/Z1
-// running maxima, Z2 old max, Z3 alpha, Z4 sum, Z5-Z10 temporaries;
-// BX = lds*4, DX = ldo*4, R9 = column byte offset, R10 = n*4.
-func softmax512() {
-	const name = "softmax512"
-	buf.WriteString("// func softmax512(s *float32, rows, n, lds int, m, l, o *float32, d, ldo int)\n")
-	buf.WriteString("TEXT ·softmax512(SB), NOSPLIT, $0-72\n")
-	cons := map[int]string{tC1: "Z20", tC2: "Z21", tC3: "Z22", tC4: "Z23", tC5: "Z24", tC6: "Z25",
-		tOne: "Z26", tLo: "Z27", tHi: "Z28", tHalf: "Z29"}
-	for i := tC1; i <= tHalf; i++ {
-		emit("VBROADCASTSS %s, %s", tab(i), cons[i])
-	}
-	emit("MOVQ lds+24(FP), BX")
-	emit("SHLQ $2, BX")
-	emit("MOVQ ldo+64(FP), DX")
-	emit("SHLQ $2, DX")
-	emit("MOVQ n+16(FP), R10")
-	emit("SHLQ $2, R10")
-	emit("XORQ R9, R9")
-	// exp2 of x (clobbered) into dst; zeroing mask k ("" for none).
-	exp2 := func(x, dst, k string) {
-		emit("VMAXPS Z27, %s, %s", x, x) // x = max(x, -126)
-		emit("VMINPS Z28, %s, %s", x, x) // x = min(x, 127)
-		emit("VRNDSCALEPS $0, %s, Z8", x)
-		emit("VSUBPS Z8, %s, Z9", x) // f = x - n
-		emit("VMOVAPS Z24, Z10")
-		emit("VFMADD231PS Z25, Z9, Z10") // p = c5 + f*c6
-		emit("VFMADD213PS Z23, Z9, Z10")
-		emit("VFMADD213PS Z22, Z9, Z10")
-		emit("VFMADD213PS Z21, Z9, Z10")
-		emit("VFMADD213PS Z20, Z9, Z10")
-		emit("VFMADD213PS Z26, Z9, Z10")
-		if k == "" {
-			emit("VSCALEFPS Z8, Z10, %s", dst)
-		} else {
-			emit("VSCALEFPS.Z Z8, Z10, %s, %s", k, dst)
-		}
-	}
-	label(name + "_cols")
-	emit("CMPQ R9, R10")
-	emit("JGE %s_done", name)
-	emit("MOVQ m+32(FP), AX")
-	emit("VMOVUPS (AX)(R9*1), Z0")
-	emit("VMOVAPS Z0, Z1")
-	emit("VMOVAPS Z0, Z2")
-	comment("pass 1: column maxima, two rows at a time")
-	emit("MOVQ s+0(FP), SI")
-	emit("ADDQ R9, SI")
-	emit("MOVQ rows+8(FP), CX")
-	emit("CMPQ CX, $2")
-	emit("JLT %s_max1", name)
-	label(name + "_max2")
-	emit("VMOVUPS (SI), Z5")
-	emit("VMAXPS Z0, Z5, Z0") // v > mx ? v : mx, as the reference
-	emit("VMOVUPS (SI)(BX*1), Z6")
-	emit("VMAXPS Z1, Z6, Z1")
-	emit("LEAQ (SI)(BX*2), SI")
-	emit("SUBQ $2, CX")
-	emit("CMPQ CX, $2")
-	emit("JGE %s_max2", name)
-	label(name + "_max1")
-	emit("TESTQ CX, CX")
-	emit("JEQ %s_maxdone", name)
-	emit("VMOVUPS (SI), Z5")
-	emit("VMAXPS Z0, Z5, Z0")
-	label(name + "_maxdone")
-	emit("VMAXPS Z1, Z0, Z0")
-	emit("VMOVUPS Z0, (AX)(R9*1)")
-	comment("alpha = exp2(m - m'); sum = l * alpha")
-	emit("VSUBPS Z0, Z2, Z7")
-	exp2("Z7", "Z3", "")
-	emit("MOVQ l+40(FP), AX")
-	emit("VMULPS (AX)(R9*1), Z3, Z4")
-	comment("pass 2: p = exp2(s - m'), 0 where masked")
-	emit("MOVQ s+0(FP), SI")
-	emit("ADDQ R9, SI")
-	emit("MOVQ rows+8(FP), CX")
-	emit("TESTQ CX, CX")
-	emit("JEQ %s_expdone", name)
-	label(name + "_exp")
-	emit("VMOVUPS (SI), Z5")
-	emit("VCMPPS $0x1e, Z29, Z5, K1") // K1 = s > Masked/2 (GT_OQ)
-	emit("VSUBPS Z0, Z5, Z7")
-	exp2("Z7", "Z6", "K1")
-	emit("VMOVUPS Z6, (SI)")
-	emit("VADDPS Z6, Z4, Z4")
-	emit("ADDQ BX, SI")
-	emit("DECQ CX")
-	emit("JNZ %s_exp", name)
-	label(name + "_expdone")
-	emit("VMOVUPS Z4, (AX)(R9*1)")
-	comment("o *= alpha, skipped when alpha is 1 in every lane")
-	emit("VCMPPS $0, Z26, Z3, K2")
-	emit("KORTESTW K2, K2")
-	emit("JCS %s_next", name)
-	emit("MOVQ o+48(FP), SI")
-	emit("ADDQ R9, SI")
-	emit("MOVQ d+56(FP), CX")
-	emit("TESTQ CX, CX")
-	emit("JEQ %s_next", name)
-	label(name + "_o")
-	emit("VMULPS (SI), Z3, Z5")
-	emit("VMOVUPS Z5, (SI)")
-	emit("ADDQ DX, SI")
-	emit("DECQ CX")
-	emit("JNZ %s_o", name)
-	label(name + "_next")
-	emit("ADDQ $64, R9")
-	emit("JMP %s_cols", name)
-	label(name + "_done")
-	emit("VZEROUPPER")
-	emit("RET")
-	buf.WriteString("\n")
+// smArch describes one instruction set for the online-softmax kernel.
+type smArch struct {
+	name  string
+	vb    int // bytes per vector
+	reg   func(int) string
+	setup func() // loads the constants kept in registers
+	// exp2 returns the instructions computing 2^(v - max) for the score
+	// vector in v, the result (0 where v <= Masked/2 when masked) replacing
+	// v; slot (0 or 1) picks the temporaries, so that two rows can be
+	// interleaved. With masked false, v holds x = m - m' already.
+	exp2 func(slot int, v string, masked bool) []string
+	// allOne emits a jump to label when alpha (register 3) is 1 in every
+	// lane.
+	allOne func(label string)
 }
 
-// softmax256 emits
+// Registers common to both: 0 = running max (m'), 1 = second running max
+// in pass 1, 2 = old max m, 3 = alpha, 4 = sum; the score vectors of the
+// two interleaved rows are 5 and 10.
+
+var sm512 = smArch{
+	name: "softmax512", vb: 64,
+	reg: func(i int) string { return fmt.Sprintf("Z%d", i) },
+	setup: func() {
+		// Z20-Z24: c1..c5, Z25: c6, Z26: 1, Z27: -126, Z29: Masked/2.
+		for _, c := range []struct {
+			i int
+			r string
+		}{{tC1, "Z20"}, {tC2, "Z21"}, {tC3, "Z22"}, {tC4, "Z23"}, {tC5, "Z24"},
+			{tC6, "Z25"}, {tOne, "Z26"}, {tLo, "Z27"}, {tHalf, "Z29"}} {
+			emit("VBROADCASTSS %s, %s", tab(c.i), c.r)
+		}
+	},
+	exp2: func(slot int, v string, masked bool) []string {
+		t := 6 + 5*slot // x, n, f, p in Z(t..t+3)
+		x, n, f, p := fmt.Sprintf("Z%d", t), fmt.Sprintf("Z%d", t+1), fmt.Sprintf("Z%d", t+2), fmt.Sprintf("Z%d", t+3)
+		k := fmt.Sprintf("K%d", slot+1)
+		var seq []string
+		if masked {
+			seq = append(seq,
+				fmt.Sprintf("VCMPPS $0x1e, Z29, %s, %s", v, k), // k = v > Masked/2 (GT_OQ)
+				fmt.Sprintf("VSUBPS Z0, %s, %s", v, x))         // x = v - m'
+		} else {
+			x = v
+		}
+		seq = append(seq,
+			// x = max(-126, x) keeping NaN, as the reference's clamp. No
+			// clamp at 127: x <= 0 since m' is the maximum.
+			fmt.Sprintf("VMAXPS %s, Z27, %s", x, x),
+			fmt.Sprintf("VRNDSCALEPS $0, %s, %s", x, n), // n = round to nearest even
+			fmt.Sprintf("VSUBPS %s, %s, %s", n, x, f),   // f = x - n
+			fmt.Sprintf("VMOVAPS Z24, %s", p),
+			fmt.Sprintf("VFMADD231PS Z25, %s, %s", f, p), // p = c5 + f*c6
+			fmt.Sprintf("VFMADD213PS Z23, %s, %s", f, p), // p = p*f + c4
+			fmt.Sprintf("VFMADD213PS Z22, %s, %s", f, p),
+			fmt.Sprintf("VFMADD213PS Z21, %s, %s", f, p),
+			fmt.Sprintf("VFMADD213PS Z20, %s, %s", f, p),
+			fmt.Sprintf("VFMADD213PS Z26, %s, %s", f, p))
+		if masked {
+			seq = append(seq, fmt.Sprintf("VSCALEFPS.Z %s, %s, %s, %s", n, p, k, v)) // p * 2^n, 0 where masked
+		} else {
+			seq = append(seq, fmt.Sprintf("VSCALEFPS %s, %s, %s", n, p, v))
+		}
+		return seq
+	},
+	allOne: func(label string) {
+		emit("VCMPPS $0, Z26, Z3, K3")
+		emit("KORTESTW K3, K3")
+		emit("JCS %s", label)
+	},
+}
+
+var sm256 = smArch{
+	name: "softmax256", vb: 32,
+	reg: func(i int) string { return fmt.Sprintf("Y%d", i) },
+	setup: func() {
+		// Y12: Masked/2, Y13: -126; the other constants are memory operands.
+		emit("VMOVUPS %s, Y12", tab(tHalf))
+		emit("VMOVUPS %s, Y13", tab(tLo))
+	},
+	exp2: func(slot int, v string, masked bool) []string {
+		// Temporaries: n, f, p, mask. Y1 and Y2 are free once pass 1 and
+		// alpha are done.
+		regs := [][4]string{{"Y6", "Y7", "Y8", "Y9"}, {"Y11", "Y14", "Y15", "Y1"}}[slot]
+		n, f, p, mk := regs[0], regs[1], regs[2], regs[3]
+		var seq []string
+		if masked {
+			seq = append(seq,
+				fmt.Sprintf("VCMPPS $0x1e, Y12, %s, %s", v, mk), // mk = v > Masked/2 (GT_OQ)
+				fmt.Sprintf("VSUBPS Y0, %s, %s", v, v))          // x = v - m'
+		}
+		x := v
+		seq = append(seq,
+			fmt.Sprintf("VMAXPS %s, Y13, %s", x, x), // x = max(-126, x) keeping NaN
+			fmt.Sprintf("VROUNDPS $0, %s, %s", x, n),
+			fmt.Sprintf("VSUBPS %s, %s, %s", n, x, f), // f = x - n
+			fmt.Sprintf("VMOVUPS %s, %s", tab(tC5), p),
+			fmt.Sprintf("VFMADD231PS %s, %s, %s", tab(tC6), f, p), // p = c5 + f*c6
+			fmt.Sprintf("VFMADD213PS %s, %s, %s", tab(tC4), f, p),
+			fmt.Sprintf("VFMADD213PS %s, %s, %s", tab(tC3), f, p),
+			fmt.Sprintf("VFMADD213PS %s, %s, %s", tab(tC2), f, p),
+			fmt.Sprintf("VFMADD213PS %s, %s, %s", tab(tC1), f, p),
+			fmt.Sprintf("VFMADD213PS %s, %s, %s", tab(tOne), f, p),
+			fmt.Sprintf("VCVTPS2DQ %s, %s", n, n), // exact: n is integral
+			fmt.Sprintf("VPSLLD $23, %s, %s", n, n),
+			fmt.Sprintf("VPADDD %s, %s, %s", tab(tBias), n, n), // bits of 2^n
+			fmt.Sprintf("VMULPS %s, %s, %s", n, p, v))
+		if masked {
+			seq = append(seq, fmt.Sprintf("VANDPS %s, %s, %s", mk, v, v))
+		}
+		return seq
+	},
+	allOne: func(label string) {
+		emit("VCMPPS $0, %s, Y3, Y5", tab(tOne))
+		emit("VMOVMSKPS Y5, AX")
+		emit("CMPQ AX, $0xff")
+		emit("JEQ %s", label)
+	},
+}
+
+// softmax emits
 //
-//	func softmax256(s *float32, rows, n, lds int, m, l, o *float32, d, ldo int)
+//	func softmax{512,256}(s *float32, rows, n, lds int, m, l, o *float32, d, ldo int)
 //
-// for n a positive multiple of 8, with AVX2+FMA only. Registers: Y12 =
-// Masked/2, Y13 = -126, Y14 = 127, Y15 = c6 (the other constants are
-// memory operands); Y0/Y1 running maxima, Y2 old max, Y3 alpha, Y4 sum,
-// Y5-Y11 temporaries.
-func softmax256() {
-	const name = "softmax256"
-	buf.WriteString("// func softmax256(s *float32, rows, n, lds int, m, l, o *float32, d, ldo int)\n")
-	buf.WriteString("TEXT ·softmax256(SB), NOSPLIT, $0-72\n")
-	emit("VMOVUPS %s, Y12", tab(tHalf))
-	emit("VMOVUPS %s, Y13", tab(tLo))
-	emit("VMOVUPS %s, Y14", tab(tHi))
-	emit("VMOVUPS %s, Y15", tab(tC6))
+// for n a positive multiple of the vector width. One column vector at a
+// time: pass 1 finds m' (two rows at a time, in two registers), then
+// alpha = 2^(m-m') and l*alpha; pass 2 replaces the scores by
+// probabilities, two rows interleaved, adding them to the sum in row order
+// (the reference's order); last o *= alpha.
+//
+// BX = lds*4, DX = ldo*4, R9 = column byte offset, R10 = n*4.
+func softmax(a smArch) {
+	name := a.name
+	r := a.reg
+	fmt.Fprintf(&buf, "// func %s(s *float32, rows, n, lds int, m, l, o *float32, d, ldo int)\n", name)
+	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	a.setup()
 	emit("MOVQ lds+24(FP), BX")
 	emit("SHLQ $2, BX")
 	emit("MOVQ ldo+64(FP), DX")
@@ -404,41 +426,25 @@ func softmax256() {
 	emit("MOVQ n+16(FP), R10")
 	emit("SHLQ $2, R10")
 	emit("XORQ R9, R9")
-	exp2 := func(x, dst string) {
-		emit("VMAXPS Y13, %s, %s", x, x)
-		emit("VMINPS Y14, %s, %s", x, x)
-		emit("VROUNDPS $0, %s, Y8", x) // n, to nearest even
-		emit("VSUBPS Y8, %s, Y9", x)   // f = x - n
-		emit("VMOVUPS %s, Y10", tab(tC5))
-		emit("VFMADD231PS Y15, Y9, Y10") // p = c5 + f*c6
-		emit("VFMADD213PS %s, Y9, Y10", tab(tC4))
-		emit("VFMADD213PS %s, Y9, Y10", tab(tC3))
-		emit("VFMADD213PS %s, Y9, Y10", tab(tC2))
-		emit("VFMADD213PS %s, Y9, Y10", tab(tC1))
-		emit("VFMADD213PS %s, Y9, Y10", tab(tOne))
-		emit("VCVTPS2DQ Y8, Y11") // exact: n is integral
-		emit("VPSLLD $23, Y11, Y11")
-		emit("VPADDD %s, Y11, Y11", tab(tBias)) // bits of 2^n
-		emit("VMULPS Y11, Y10, %s", dst)
-	}
 	label(name + "_cols")
 	emit("CMPQ R9, R10")
 	emit("JGE %s_done", name)
 	emit("MOVQ m+32(FP), AX")
-	emit("VMOVUPS (AX)(R9*1), Y0")
-	emit("VMOVAPS Y0, Y1")
-	emit("VMOVAPS Y0, Y2")
-	comment("pass 1: column maxima, two rows at a time")
+	emit("VMOVUPS (AX)(R9*1), %s", r(0))
+	emit("VMOVAPS %s, %s", r(0), r(1))
+	emit("VMOVAPS %s, %s", r(0), r(2))
+	comment("pass 1: m' = max(m, column), two rows at a time")
 	emit("MOVQ s+0(FP), SI")
 	emit("ADDQ R9, SI")
 	emit("MOVQ rows+8(FP), CX")
 	emit("CMPQ CX, $2")
 	emit("JLT %s_max1", name)
 	label(name + "_max2")
-	emit("VMOVUPS (SI), Y5")
-	emit("VMAXPS Y0, Y5, Y0")
-	emit("VMOVUPS (SI)(BX*1), Y6")
-	emit("VMAXPS Y1, Y6, Y1")
+	// VMAXPS mx, v, mx is v > mx ? v : mx, the reference's comparison.
+	emit("VMOVUPS (SI), %s", r(5))
+	emit("VMAXPS %s, %s, %s", r(0), r(5), r(0))
+	emit("VMOVUPS (SI)(BX*1), %s", r(10))
+	emit("VMAXPS %s, %s, %s", r(1), r(10), r(1))
 	emit("LEAQ (SI)(BX*2), SI")
 	emit("SUBQ $2, CX")
 	emit("CMPQ CX, $2")
@@ -446,53 +452,66 @@ func softmax256() {
 	label(name + "_max1")
 	emit("TESTQ CX, CX")
 	emit("JEQ %s_maxdone", name)
-	emit("VMOVUPS (SI), Y5")
-	emit("VMAXPS Y0, Y5, Y0")
+	emit("VMOVUPS (SI), %s", r(5))
+	emit("VMAXPS %s, %s, %s", r(0), r(5), r(0))
 	label(name + "_maxdone")
-	emit("VMAXPS Y1, Y0, Y0")
-	emit("VMOVUPS Y0, (AX)(R9*1)")
+	emit("VMAXPS %s, %s, %s", r(1), r(0), r(0))
+	emit("VMOVUPS %s, (AX)(R9*1)", r(0))
 	comment("alpha = exp2(m - m'); sum = l * alpha")
-	emit("VSUBPS Y0, Y2, Y7")
-	exp2("Y7", "Y3")
+	emit("VSUBPS %s, %s, %s", r(0), r(2), r(3))
+	for _, in := range a.exp2(0, r(3), false) {
+		emit("%s", in)
+	}
 	emit("MOVQ l+40(FP), AX")
-	emit("VMULPS (AX)(R9*1), Y3, Y4")
-	comment("pass 2: p = exp2(s - m'), 0 where masked")
+	emit("VMULPS (AX)(R9*1), %s, %s", r(3), r(4))
+	comment("pass 2: s = exp2(s - m'), 0 where masked; two rows interleaved")
 	emit("MOVQ s+0(FP), SI")
 	emit("ADDQ R9, SI")
 	emit("MOVQ rows+8(FP), CX")
+	emit("CMPQ CX, $2")
+	emit("JLT %s_exp1", name)
+	label(name + "_exp2")
+	emit("VMOVUPS (SI), %s", r(5))
+	emit("VMOVUPS (SI)(BX*1), %s", r(10))
+	s0, s1 := a.exp2(0, r(5), true), a.exp2(1, r(10), true)
+	for i := range s0 {
+		emit("%s", s0[i])
+		emit("%s", s1[i])
+	}
+	emit("VMOVUPS %s, (SI)", r(5))
+	emit("VADDPS %s, %s, %s", r(5), r(4), r(4))
+	emit("VMOVUPS %s, (SI)(BX*1)", r(10))
+	emit("VADDPS %s, %s, %s", r(10), r(4), r(4))
+	emit("LEAQ (SI)(BX*2), SI")
+	emit("SUBQ $2, CX")
+	emit("CMPQ CX, $2")
+	emit("JGE %s_exp2", name)
+	label(name + "_exp1")
 	emit("TESTQ CX, CX")
 	emit("JEQ %s_expdone", name)
-	label(name + "_exp")
-	emit("VMOVUPS (SI), Y5")
-	emit("VSUBPS Y0, Y5, Y7")
-	exp2("Y7", "Y6")
-	emit("VCMPPS $0x1e, Y12, Y5, Y7") // s > Masked/2 (GT_OQ)
-	emit("VANDPS Y7, Y6, Y6")
-	emit("VMOVUPS Y6, (SI)")
-	emit("VADDPS Y6, Y4, Y4")
-	emit("ADDQ BX, SI")
-	emit("DECQ CX")
-	emit("JNZ %s_exp", name)
+	emit("VMOVUPS (SI), %s", r(5))
+	for _, in := range a.exp2(0, r(5), true) {
+		emit("%s", in)
+	}
+	emit("VMOVUPS %s, (SI)", r(5))
+	emit("VADDPS %s, %s, %s", r(5), r(4), r(4))
 	label(name + "_expdone")
-	emit("VMOVUPS Y4, (AX)(R9*1)")
+	emit("VMOVUPS %s, (AX)(R9*1)", r(4))
 	comment("o *= alpha, skipped when alpha is 1 in every lane")
-	emit("VCMPPS $0, %s, Y3, Y7", tab(tOne))
-	emit("VMOVMSKPS Y7, AX")
-	emit("CMPQ AX, $0xff")
-	emit("JEQ %s_next", name)
+	a.allOne(name + "_next")
 	emit("MOVQ o+48(FP), SI")
 	emit("ADDQ R9, SI")
 	emit("MOVQ d+56(FP), CX")
 	emit("TESTQ CX, CX")
 	emit("JEQ %s_next", name)
 	label(name + "_o")
-	emit("VMULPS (SI), Y3, Y5")
-	emit("VMOVUPS Y5, (SI)")
+	emit("VMULPS (SI), %s, %s", r(3), r(5))
+	emit("VMOVUPS %s, (SI)", r(5))
 	emit("ADDQ DX, SI")
 	emit("DECQ CX")
 	emit("JNZ %s_o", name)
 	label(name + "_next")
-	emit("ADDQ $32, R9")
+	emit("ADDQ $%d, R9", a.vb)
 	emit("JMP %s_cols", name)
 	label(name + "_done")
 	emit("VZEROUPPER")

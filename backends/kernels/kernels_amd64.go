@@ -41,17 +41,18 @@ func softmax256(s *float32, rows, n, lds int, m, l, o *float32, d, ldo int)
 // expTab holds the constants of the vector exp2, each repeated 8 times
 // (one ymm register; the zmm code broadcasts the first copy), in the order
 // the assembly expects: the polynomial coefficients c1..c6 of
-// Exp2Generic, 1, the clamp bounds -126 and 127, the mask threshold
-// Masked/2, and the float32 exponent bias 127<<23 as an integer.
-var expTab = func() (t [11][8]float32) {
-	v := [11]float32{exp2C1, exp2C2, exp2C3, exp2C4, exp2C5, exp2C6, 1, -126, 127, Masked / 2, 0}
+// Exp2Generic, 1, the lower clamp bound -126 (the kernels only see
+// arguments <= 0, so the upper bound 127 never applies), the mask
+// threshold Masked/2, and the float32 exponent bias 127<<23 as an integer.
+var expTab = func() (t [10][8]float32) {
+	v := [10]float32{exp2C1, exp2C2, exp2C3, exp2C4, exp2C5, exp2C6, 1, -126, Masked / 2, 0}
 	for i := range t {
 		for j := range t[i] {
 			t[i][j] = v[i]
 		}
 	}
-	for j := range t[10] {
-		t[10][j] = math.Float32frombits(127 << 23)
+	for j := range t[9] {
+		t[9][j] = math.Float32frombits(127 << 23)
 	}
 	return t
 }()

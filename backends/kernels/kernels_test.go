@@ -77,10 +77,10 @@ func (g gemmCase) String() string {
 	return fmt.Sprintf("%s/m=%d,n=%d,k=%d,lda=%d,ldb=%d,ldc=%d,acc=%v", op, g.m, g.n, g.k, g.lda, g.ldb, g.ldc, g.accumulate)
 }
 
-// checkGemmCase runs one case at the current level and reports the first
-// mismatch against the float64 reference; it also checks that C outside
-// the m x n window is untouched.
-func checkGemmCase(t testing.TB, r *rand.Rand, g gemmCase) {
+// checkGemmCase runs one case at each of the given levels and reports the
+// first mismatch against the float64 reference; it also checks that C
+// outside the m x n window is untouched.
+func checkGemmCase(t testing.TB, r *rand.Rand, g gemmCase, lvs ...Level) {
 	t.Helper()
 	var lenA int
 	if g.trans {
@@ -91,34 +91,39 @@ func checkGemmCase(t testing.TB, r *rand.Rand, g gemmCase) {
 	lenA = max(lenA, 0)
 	a := randSlice(r, lenA)
 	b := randSlice(r, max((g.k-1)*g.ldb+g.n, 0))
-	c := randSlice(r, (g.m-1)*g.ldc+g.n+7) // tail beyond the last row
+	c0 := randSlice(r, (g.m-1)*g.ldc+g.n+7) // tail beyond the last row
 	sentinel := float32(12345.5)
-	for i := range c {
+	for i := range c0 {
 		inWindow := i < (g.m-1)*g.ldc+g.n && i%g.ldc < g.n
 		if !inWindow {
-			c[i] = sentinel
+			c0[i] = sentinel
 		} else if !g.accumulate {
-			c[i] = float32(math.NaN()) // must be overwritten, never read
+			c0[i] = float32(math.NaN()) // must be overwritten, never read
 		}
 	}
-	c0 := append([]float32(nil), c...)
 	ref, scale := gemmRef(g.trans, g.m, g.n, g.k, a, g.lda, b, g.ldb, c0, g.ldc, g.accumulate)
-	if g.trans {
-		GemmTN(g.m, g.n, g.k, a, g.lda, b, g.ldb, c, g.ldc, g.accumulate)
-	} else {
-		GemmNN(g.m, g.n, g.k, a, g.lda, b, g.ldb, c, g.ldc, g.accumulate)
-	}
-	for i := range c {
-		row, col := i/g.ldc, i%g.ldc
-		if row >= g.m || col >= g.n {
-			if c[i] != sentinel {
-				t.Fatalf("%v level %v: c[%d] outside the matrix changed to %v", g, level, i, c[i])
+	c := make([]float32, len(c0))
+	for _, lv := range lvs {
+		copy(c, c0)
+		atLevel(lv, func() {
+			if g.trans {
+				GemmTN(g.m, g.n, g.k, a, g.lda, b, g.ldb, c, g.ldc, g.accumulate)
+			} else {
+				GemmNN(g.m, g.n, g.k, a, g.lda, b, g.ldb, c, g.ldc, g.accumulate)
 			}
-			continue
-		}
-		want, sc := ref[row*g.n+col], scale[row*g.n+col]
-		if got := float64(c[i]); math.IsNaN(got) || math.Abs(got-want) > 1e-5*sc+1e-30 {
-			t.Fatalf("%v level %v: C[%d][%d] = %v, want %v (scale %v)", g, level, row, col, got, want, sc)
+		})
+		for i := range c {
+			row, col := i/g.ldc, i%g.ldc
+			if row >= g.m || col >= g.n {
+				if c[i] != sentinel {
+					t.Fatalf("%v level %v: c[%d] outside the matrix changed to %v", g, lv, i, c[i])
+				}
+				continue
+			}
+			want, sc := ref[row*g.n+col], scale[row*g.n+col]
+			if got := float64(c[i]); math.IsNaN(got) || math.Abs(got-want) > 1e-5*sc+1e-30 {
+				t.Fatalf("%v level %v: C[%d][%d] = %v, want %v (scale %v)", g, lv, row, col, got, want, sc)
+			}
 		}
 	}
 }
@@ -127,54 +132,47 @@ func TestGemm(t *testing.T) {
 	ms := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 63, 64, 65, 130}
 	ns := []int{16, 32, 48, 64, 80, 128, 17, 8}
 	ks := []int{0, 1, 3, 16, 64, 128, 129}
-	for _, lv := range levels() {
-		t.Run(lv.String(), func(t *testing.T) {
-			atLevel(lv, func() {
-				r := rand.New(rand.NewPCG(1, uint64(lv)))
-				for _, trans := range []bool{false, true} {
-					for _, m := range ms {
-						for _, n := range ns {
-							for _, k := range ks {
-								for _, acc := range []bool{false, true} {
-									g := gemmCase{trans: trans, m: m, n: n, k: k, accumulate: acc}
-									// Tight strides, then padded ones.
-									if trans {
-										g.lda = m
-									} else {
-										g.lda = k
-									}
-									g.ldb, g.ldc = n, n
-									checkGemmCase(t, r, g)
-									g.lda += 5
-									g.ldb += 16
-									g.ldc += 3
-									checkGemmCase(t, r, g)
-								}
-							}
+	if testing.Short() {
+		ms, ks = ms[:13], ks[:5]
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, trans := range []bool{false, true} {
+		for _, m := range ms {
+			for _, n := range ns {
+				for _, k := range ks {
+					for _, acc := range []bool{false, true} {
+						g := gemmCase{trans: trans, m: m, n: n, k: k, accumulate: acc}
+						// Tight strides, then padded ones.
+						if trans {
+							g.lda = m
+						} else {
+							g.lda = k
 						}
+						g.ldb, g.ldc = n, n
+						checkGemmCase(t, r, g, levels()...)
+						g.lda += 5
+						g.ldb += 16
+						g.ldc += 3
+						checkGemmCase(t, r, g, levels()...)
 					}
 				}
-			})
-		})
+			}
+		}
 	}
 }
 
 // TestGemmAttentionShapes uses the strides of the flash-attention engine:
 // K and V rows interleave Hkv heads (lda = Hkv*d).
 func TestGemmAttentionShapes(t *testing.T) {
-	for _, lv := range levels() {
-		atLevel(lv, func() {
-			r := rand.New(rand.NewPCG(2, uint64(lv)))
-			for _, d := range []int{64, 128} {
-				for _, bc := range []int{64, 128, 256} {
-					for _, cols := range []int{16, 64} {
-						ld := 4 * d
-						checkGemmCase(t, r, gemmCase{m: bc, n: cols, k: d, lda: ld, ldb: cols, ldc: cols})
-						checkGemmCase(t, r, gemmCase{trans: true, m: d, n: cols, k: bc, lda: ld, ldb: cols, ldc: cols, accumulate: true})
-					}
-				}
+	r := rand.New(rand.NewPCG(2, 2))
+	for _, d := range []int{64, 128} {
+		for _, bc := range []int{64, 128, 256} {
+			for _, cols := range []int{16, 64} {
+				ld := 4 * d
+				checkGemmCase(t, r, gemmCase{m: bc, n: cols, k: d, lda: ld, ldb: cols, ldc: cols}, levels()...)
+				checkGemmCase(t, r, gemmCase{trans: true, m: d, n: cols, k: bc, lda: ld, ldb: cols, ldc: cols, accumulate: true}, levels()...)
 			}
-		})
+		}
 	}
 }
 

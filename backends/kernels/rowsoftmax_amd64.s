@@ -1,0 +1,143 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// Row softmax in base 2 over n floats (n a positive multiple of the vector
+// width): m = max(row), row[i] = 2^(row[i] - m) (exactly 0 where the score
+// is masked: <= Masked/2), l = sum(row). Hand-written; the exp2 sequence and
+// constants are those of the generated softmax kernels (·expTab, see
+// kernels_amd64.go).
+
+// func rowSoftmax512(s *float32, n int) (m, l float32)
+TEXT ·rowSoftmax512(SB), NOSPLIT, $0-24
+	MOVQ s+0(FP), SI
+	MOVQ n+8(FP), CX
+	SHRQ $4, CX
+	VBROADCASTSS ·expTab+256(SB), Z0
+	VMOVAPS Z0, Z1
+	MOVQ SI, DI
+	MOVQ CX, DX
+	SHRQ $1, DX
+	JEQ rs512_max1
+rs512_max2:
+	VMAXPS (DI), Z0, Z0
+	VMAXPS 64(DI), Z1, Z1
+	ADDQ $128, DI
+	DECQ DX
+	JNZ rs512_max2
+rs512_max1:
+	TESTQ $1, CX
+	JEQ rs512_maxred
+	VMAXPS (DI), Z0, Z0
+rs512_maxred:
+	VMAXPS Z1, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	MOVSS X0, m+16(FP)
+	VBROADCASTSS X0, Z0
+	VBROADCASTSS ·expTab+0(SB), Z20
+	VBROADCASTSS ·expTab+32(SB), Z21
+	VBROADCASTSS ·expTab+64(SB), Z22
+	VBROADCASTSS ·expTab+96(SB), Z23
+	VBROADCASTSS ·expTab+128(SB), Z24
+	VBROADCASTSS ·expTab+160(SB), Z25
+	VBROADCASTSS ·expTab+192(SB), Z26
+	VBROADCASTSS ·expTab+224(SB), Z27
+	VBROADCASTSS ·expTab+256(SB), Z29
+	VXORPS Z4, Z4, Z4
+	VXORPS Z15, Z15, Z15
+rs512_exp:
+	VMOVUPS (SI), Z5
+	VCMPPS $0x1e, Z29, Z5, K1
+	VSUBPS Z0, Z5, Z6
+	VMAXPS Z6, Z27, Z6
+	VRNDSCALEPS $0, Z6, Z7
+	VSUBPS Z7, Z6, Z8
+	VMOVAPS Z24, Z9
+	VFMADD231PS Z25, Z8, Z9
+	VFMADD213PS Z23, Z8, Z9
+	VFMADD213PS Z22, Z8, Z9
+	VFMADD213PS Z21, Z8, Z9
+	VFMADD213PS Z20, Z8, Z9
+	VFMADD213PS Z26, Z8, Z9
+	VSCALEFPS.Z Z7, Z9, K1, Z5
+	VMOVUPS Z5, (SI)
+	VADDPS Z5, Z4, Z4
+	ADDQ $64, SI
+	DECQ CX
+	JNZ rs512_exp
+	VEXTRACTF64X4 $1, Z4, Y1
+	VADDPS Y1, Y4, Y4
+	VEXTRACTF128 $1, Y4, X1
+	VADDPS X1, X4, X4
+	VPERMILPS $0x4e, X4, X1
+	VADDPS X1, X4, X4
+	VPERMILPS $0xb1, X4, X1
+	VADDPS X1, X4, X4
+	MOVSS X4, l+20(FP)
+	VZEROUPPER
+	RET
+
+// func rowSoftmax256(s *float32, n int) (m, l float32)
+TEXT ·rowSoftmax256(SB), NOSPLIT, $0-24
+	MOVQ s+0(FP), SI
+	MOVQ n+8(FP), CX
+	SHRQ $3, CX
+	VMOVUPS ·expTab+256(SB), Y0
+	MOVQ SI, DI
+	MOVQ CX, DX
+rs256_max:
+	VMAXPS (DI), Y0, Y0
+	ADDQ $32, DI
+	DECQ DX
+	JNZ rs256_max
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	MOVSS X0, m+16(FP)
+	VBROADCASTSS X0, Y0
+	VMOVUPS ·expTab+256(SB), Y12
+	VMOVUPS ·expTab+224(SB), Y13
+	VXORPS Y4, Y4, Y4
+rs256_exp:
+	VMOVUPS (SI), Y5
+	VCMPPS $0x1e, Y12, Y5, Y9
+	VSUBPS Y0, Y5, Y5
+	VMAXPS Y5, Y13, Y5
+	VROUNDPS $0, Y5, Y6
+	VSUBPS Y6, Y5, Y7
+	VMOVUPS ·expTab+128(SB), Y8
+	VFMADD231PS ·expTab+160(SB), Y7, Y8
+	VFMADD213PS ·expTab+96(SB), Y7, Y8
+	VFMADD213PS ·expTab+64(SB), Y7, Y8
+	VFMADD213PS ·expTab+32(SB), Y7, Y8
+	VFMADD213PS ·expTab+0(SB), Y7, Y8
+	VFMADD213PS ·expTab+192(SB), Y7, Y8
+	VCVTPS2DQ Y6, Y6
+	VPSLLD $23, Y6, Y6
+	VPADDD ·expTab+288(SB), Y6, Y6
+	VMULPS Y6, Y8, Y5
+	VANDPS Y9, Y5, Y5
+	VMOVUPS Y5, (SI)
+	VADDPS Y5, Y4, Y4
+	ADDQ $32, SI
+	DECQ CX
+	JNZ rs256_exp
+	VEXTRACTF128 $1, Y4, X1
+	VADDPS X1, X4, X4
+	VPERMILPS $0x4e, X4, X1
+	VADDPS X1, X4, X4
+	VPERMILPS $0xb1, X4, X1
+	VADDPS X1, X4, X4
+	MOVSS X4, l+20(FP)
+	VZEROUPPER
+	RET
