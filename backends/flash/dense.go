@@ -31,9 +31,24 @@ func (m *Dense) Forward(c *attention.Cache, q attention.Query, out []float32, st
 		return err
 	}
 	cl := newCall(c, q, out)
-	if q.M == 1 && cl.hkv < max(2, m.threadCount()) {
+	if q.M == 1 && decodePerToken {
+		kt := transposedFor(c)
+		bq := (cl.n - 1) / kvTile
+		sel := make([]int32, bq+1)
+		for j := range sel {
+			sel[j] = int32(j)
+		}
+		parallel(cl, m.threads, cl.hkv, func(w *worker, g int) {
+			w.attendToken(cl, kt, g, 0, sel, kvTile)
+		})
+	} else if q.M == 1 && cl.hkv < max(2, m.threadCount()) {
 		m.decode(cl)
 	} else {
+		if decodePerToken {
+			// Keep the transposed keys that decode steps read current:
+			// O(n*d) next to the prefill's O(n^2*d).
+			transposedFor(c)
+		}
 		tiles := cl.tiles()
 		parallel(cl, m.threads, cl.hkv*tiles, func(w *worker, k int) {
 			g, tile := k%cl.hkv, k/cl.hkv
@@ -57,6 +72,8 @@ func (m *Dense) threadCount() int {
 	}
 	return runtimeThreads()
 }
+
+var decodePerToken = true
 
 // decode answers one query token with the keys split across threads: each
 // part keeps its own running max, sum and output, merged at the end

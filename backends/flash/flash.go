@@ -79,6 +79,7 @@ type worker struct {
 	st     []float32 // score tile
 	mx, l  []float32 // cols
 	sel    selScratch
+	tok    tokenScratch
 }
 
 func newWorker(cl *call) *worker {

@@ -170,6 +170,23 @@ func TestFastMatchesReference(t *testing.T) {
 	}
 }
 
+// Both ways of computing sparse attention (tile union with masks, and per
+// token) agree with the reference.
+func TestSparsePaths(t *testing.T) {
+	defer func() { forcePath = pathAuto }()
+	for _, path := range []int{pathUnion, pathPerToken} {
+		forcePath = path
+		for _, s := range []attention.Shape{{Heads: 8, KVHeads: 2, HeadDim: 64}, {Heads: 3, KVHeads: 1, HeadDim: 40}, {Heads: 16, KVHeads: 16, HeadDim: 32}} {
+			for _, n := range []int{70, 1000, 4500} {
+				c, q := input(uint64(n+path), s, n, min(n, 90))
+				for _, p := range modes(t, smallCfg(), 2)[1:3] {
+					check(t, p, c, q, s.HeadDim)
+				}
+			}
+		}
+	}
+}
+
 func TestFastSparseVariants(t *testing.T) {
 	s := attention.Shape{Heads: 8, KVHeads: 2, HeadDim: 64}
 	c, q := input(9, s, 1500, 70)

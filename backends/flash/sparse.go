@@ -36,7 +36,7 @@ func (m *Sparse) Forward(c *attention.Cache, q attention.Query, out []float32, s
 	}
 	cl := newCall(c, q, out)
 	sc := newScorer(cl, m.cfg)
-	runSparse(cl, m.threads, m.cfg.BlockSize, st, func(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo) {
+	runSparse(cl, m.threads, m.cfg.BlockSize, st, true, func(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo) {
 		sc.choose(w, g, i0, i1, sel, info)
 	})
 	return nil
@@ -50,9 +50,13 @@ type selInfo struct{ nk, nc int }
 // [i0, i1) of a tile and KV head g.
 type chooser func(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo)
 
-// runSparse attends each tile to the union of its tokens' selected blocks,
-// each token masked to its own, and adds the statistics.
-func runSparse(cl *call, threads, blockSize int, st *attention.Stats, choose chooser) {
+// runSparse computes the attention of each tile's tokens over their selected
+// blocks, and adds the statistics. A tile whose tokens mostly share blocks
+// (as a local window does) attends to the union of its tokens' blocks, each
+// token masked to its own, in full-width tile products; otherwise, and
+// always unless mayPerToken is false, each token attends alone with its G
+// query heads as the rows of small products against the transposed keys.
+func runSparse(cl *call, threads, blockSize int, st *attention.Stats, mayPerToken bool, choose chooser) {
 	tiles := cl.tiles()
 	type tileSel struct {
 		sel  [][]int32
@@ -61,6 +65,10 @@ func runSparse(cl *call, threads, blockSize int, st *attention.Stats, choose cho
 	var record []tileSel // per task, when statistics are wanted
 	if st != nil {
 		record = make([]tileSel, cl.hkv*tiles)
+	}
+	var kt *transposed
+	if mayPerToken {
+		kt = transposedFor(cl.c)
 	}
 	parallel(cl, threads, cl.hkv*tiles, func(w *worker, k int) {
 		g, tile := k%cl.hkv, k/cl.hkv
@@ -78,23 +86,45 @@ func runSparse(cl *call, threads, blockSize int, st *attention.Stats, choose cho
 				use[j] |= 1 << ti
 			}
 		}
-		all := uint64(1)<<T - 1
-		if T == 64 {
-			all = ^uint64(0)
-		}
-		w.packQ(cl, cl.q, w.qt, g, i0, i1)
-		w.reset()
+		union, total := 0, 0
 		for j := 0; j < nb; j++ {
-			if use[j] == 0 {
-				continue
-			}
-			j0 := j * blockSize
-			bc := min(blockSize, last+1-j0)
-			for off := 0; off < bc; off += kvTile {
-				w.attendKeys(cl, g, j0+off, min(kvTile, bc-off), i0, i1, all&^use[j])
+			if use[j] != 0 {
+				union++
 			}
 		}
-		w.writeOut(cl, g, i0, i1)
+		for _, s := range sel {
+			total += len(s)
+		}
+		perToken := kt != nil && (T == 1 || 2*union*T > 3*total)
+		switch forcePath {
+		case pathUnion:
+			perToken = false
+		case pathPerToken:
+			perToken = kt != nil
+		}
+		if perToken {
+			for ti := range sel {
+				w.attendToken(cl, kt, g, i0+ti, sel[ti], blockSize)
+			}
+		} else {
+			all := uint64(1)<<T - 1
+			if T == 64 {
+				all = ^uint64(0)
+			}
+			w.packQ(cl, cl.q, w.qt, g, i0, i1)
+			w.reset()
+			for j := 0; j < nb; j++ {
+				if use[j] == 0 {
+					continue
+				}
+				j0 := j * blockSize
+				bc := min(blockSize, last+1-j0)
+				for off := 0; off < bc; off += kvTile {
+					w.attendKeys(cl, g, j0+off, min(kvTile, bc-off), i0, i1, all&^use[j])
+				}
+			}
+			w.writeOut(cl, g, i0, i1)
+		}
 		if record != nil {
 			cp := make([][]int32, T)
 			for ti := range sel {
@@ -133,6 +163,16 @@ func runSparse(cl *call, threads, blockSize int, st *attention.Stats, choose cho
 	st.SparseCalls++
 	st.QueryTokens += int64(cl.m)
 }
+
+// forcePath overrides the choice between the union and per-token paths,
+// for tests.
+var forcePath int
+
+const (
+	pathAuto = iota
+	pathUnion
+	pathPerToken
+)
 
 // selScratch is a worker's reusable selection space.
 type selScratch struct {
@@ -242,7 +282,7 @@ func scoreTile(cl *call, qt []float32, keys []float32, count, size, stride, i0, 
 // tile are one matrix product and one online softmax.
 func (sc *scorer) choose(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo) {
 	cl, cfg := sc.cl, sc.cfg
-	cols, G, T := cl.cols, cl.g, i1-i0
+	T := i1 - i0
 	ss := &w.sel
 	last := cl.base + i1 - 1
 	nkMax := attention.VisibleCount(last+1, cfg.KernelSize, cfg.KernelStride)
@@ -250,47 +290,12 @@ func (sc *scorer) choose(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo
 	if sc.kcc != nil {
 		ncMax = attention.VisibleCount(last+1, cfg.ApproxKernelSize, cfg.ApproxKernelStride)
 	}
-	src := cl.q
-	if cfg.UseNoPE {
-		src = cl.qs
-	}
-	ss.qs = grow(ss.qs, cl.d*cols)
-	w.packQ(cl, src, ss.qs, g, i0, i1)
-
-	// Steps 1-2: p_h(i) = 2^(s - m) / l per column, summed over the group.
-	ss.s1 = grow(ss.s1, nkMax*cols)
-	ss.m1, ss.l1 = grow(ss.m1, cols), grow(ss.l1, cols)
-	scoreTile(cl, ss.qs, sc.kc[g], nkMax, cfg.KernelSize, cfg.KernelStride, i0, i1, ss.s1, ss.m1, ss.l1)
-	ss.inv = grow(ss.inv, cols)
-	for r := range ss.inv {
-		ss.inv[r] = 0
-		if ss.l1[r] > 0 {
-			ss.inv[r] = 1 / ss.l1[r]
-		}
-	}
-	if ncMax > 0 {
-		ss.s2 = grow(ss.s2, ncMax*cols)
-		ss.m2, ss.l2 = grow(ss.m2, cols), grow(ss.l2, cols)
-		scoreTile(cl, ss.qs, sc.kcc[g], ncMax, cfg.ApproxKernelSize, cfg.ApproxKernelStride, i0, i1, ss.s2, ss.m2, ss.l2)
-		for r := range ss.inv {
-			// Normalise by the coarse kernels' sum where one is visible:
-			// p = 2^(s - m1) * 2^(m1 - m2) / l2.
-			if ss.l2[r] > 0 && ss.l1[r] > 0 {
-				ss.inv[r] = kernels.Exp2Generic(ss.m1[r]-ss.m2[r]) / ss.l2[r]
-			}
-		}
-	}
-	ss.sg = grow(ss.sg, nkMax*T)
-	for i := 0; i < nkMax; i++ {
-		row := ss.s1[i*cols : i*cols+T*G]
-		dst := ss.sg[i*T : (i+1)*T]
-		for ti := range dst {
-			var sum float32
-			for a := 0; a < G; a++ {
-				sum += row[ti*G+a] * ss.inv[ti*G+a]
-			}
-			dst[ti] = sum
-		}
+	if T == 1 {
+		// One token (a decode step): its G heads as rows against the
+		// transposed compressed keys, so no vector lane is wasted.
+		sc.groupScoresToken(w, g, i0, nkMax, ncMax)
+	} else {
+		sc.groupScoresTile(w, g, i0, i1, nkMax, ncMax)
 	}
 
 	// Steps 3-5 per token.
@@ -341,5 +346,102 @@ func (sc *scorer) choose(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo
 			}
 		}
 		sel[ti] = out
+	}
+}
+
+// groupScoresTile fills w.sel.sg (nkMax x T) with the group-summed
+// stage-1 probabilities of tokens [i0, i1), as one tile product.
+func (sc *scorer) groupScoresTile(w *worker, g, i0, i1, nkMax, ncMax int) {
+	cl, cfg, ss := sc.cl, sc.cfg, &w.sel
+	cols, G, T := cl.cols, cl.g, i1-i0
+	src := cl.q
+	if cfg.UseNoPE {
+		src = cl.qs
+	}
+	ss.qs = grow(ss.qs, cl.d*cols)
+	w.packQ(cl, src, ss.qs, g, i0, i1)
+	ss.s1 = grow(ss.s1, nkMax*cols)
+	ss.m1, ss.l1 = grow(ss.m1, cols), grow(ss.l1, cols)
+	scoreTile(cl, ss.qs, sc.kc[g], nkMax, cfg.KernelSize, cfg.KernelStride, i0, i1, ss.s1, ss.m1, ss.l1)
+	ss.inv = grow(ss.inv, cols)
+	for r := range ss.inv {
+		ss.inv[r] = 0
+		if ss.l1[r] > 0 {
+			ss.inv[r] = 1 / ss.l1[r]
+		}
+	}
+	if ncMax > 0 {
+		ss.s2 = grow(ss.s2, ncMax*cols)
+		ss.m2, ss.l2 = grow(ss.m2, cols), grow(ss.l2, cols)
+		scoreTile(cl, ss.qs, sc.kcc[g], ncMax, cfg.ApproxKernelSize, cfg.ApproxKernelStride, i0, i1, ss.s2, ss.m2, ss.l2)
+		for r := range ss.inv {
+			// Normalise by the coarse kernels' sum where one is visible:
+			// p = 2^(s - m1) * 2^(m1 - m2) / l2.
+			if ss.l2[r] > 0 && ss.l1[r] > 0 {
+				ss.inv[r] = kernels.Exp2Generic(ss.m1[r]-ss.m2[r]) / ss.l2[r]
+			}
+		}
+	}
+	ss.sg = grow(ss.sg, nkMax*T)
+	for i := 0; i < nkMax; i++ {
+		row := ss.s1[i*cols : i*cols+T*G]
+		dst := ss.sg[i*T : (i+1)*T]
+		for ti := range dst {
+			var sum float32
+			for a := 0; a < G; a++ {
+				sum += row[ti*G+a] * ss.inv[ti*G+a]
+			}
+			dst[ti] = sum
+		}
+	}
+
+}
+
+// groupScoresToken fills w.sel.sg (nkMax x 1) for the one token i0.
+func (sc *scorer) groupScoresToken(w *worker, g, i0, nkMax, ncMax int) {
+	cl, cfg, ss := sc.cl, sc.cfg, &w.sel
+	d, G := cl.d, cl.g
+	src := cl.q
+	if cfg.UseNoPE {
+		src = cl.qs
+	}
+	ss.qs = grow(ss.qs, G*d)
+	for a := 0; a < G; a++ {
+		row := src[(i0*cl.h+g*G+a)*d : (i0*cl.h+g*G+a+1)*d]
+		for x, v := range row {
+			ss.qs[a*d+x] = v * cl.scale
+		}
+	}
+	ss.sg = grow(ss.sg, nkMax)
+	clear(ss.sg)
+	if nkMax == 0 {
+		return
+	}
+	ld := (nkMax + 15) / 16 * 16
+	ss.s1 = grow(ss.s1, G*ld)
+	kt, _ := transposedKernels(cl.c, cfg.KernelSize, cfg.KernelStride, cfg.UseNoPE)
+	rowScores(kt, g, ss.qs, G, d, nkMax, ss.s1, ld)
+	var ldc int
+	if ncMax > 0 {
+		ldc = (ncMax + 15) / 16 * 16
+		ss.s2 = grow(ss.s2, G*ldc)
+		ktc, _ := transposedKernels(cl.c, cfg.ApproxKernelSize, cfg.ApproxKernelStride, cfg.UseNoPE)
+		rowScores(ktc, g, ss.qs, G, d, ncMax, ss.s2, ldc)
+	}
+	for a := 0; a < G; a++ {
+		m1, l1 := kernels.RowSoftmax(ss.s1[a*ld : (a+1)*ld])
+		if l1 == 0 {
+			continue
+		}
+		inv := 1 / l1
+		if ncMax > 0 {
+			if m2, l2 := kernels.RowSoftmax(ss.s2[a*ldc : (a+1)*ldc]); l2 > 0 {
+				inv = kernels.Exp2Generic(m1-m2) / l2
+			}
+		}
+		row := ss.s1[a*ld : a*ld+nkMax]
+		for i, p := range row {
+			ss.sg[i] += p * inv
+		}
 	}
 }
