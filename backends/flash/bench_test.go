@@ -134,3 +134,18 @@ func readBandwidth() float64 {
 	runtime.KeepAlive(buf)
 	return best
 }
+
+// BenchmarkSwitchingBelow times switching below its threshold against dense
+// on the same input, alternating: the ratio should be 1 within noise.
+func BenchmarkSwitchingBelow(b *testing.B) {
+	c, q := benchInput(4096, 64)
+	out := make([]float32, len(q.Q))
+	dn, _ := NewDense(64, 0)
+	sw, _ := NewSwitching(8192, attention.DefaultSparse(), 0)
+	var td, ts time.Duration
+	for i := 0; i < b.N; i++ {
+		td += timeIt(func() { dn.Forward(c, q, out, nil) })
+		ts += timeIt(func() { sw.Forward(c, q, out, nil) })
+	}
+	b.ReportMetric(ts.Seconds()/td.Seconds(), "switching/dense")
+}

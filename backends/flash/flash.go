@@ -80,6 +80,7 @@ type worker struct {
 	mx, l  []float32 // cols
 	sel    selScratch
 	tok    tokenScratch
+	super  superScratch
 }
 
 func newWorker(cl *call) *worker {

@@ -263,3 +263,33 @@ func TestTopK(t *testing.T) {
 		}
 	}
 }
+
+// The block-major prefill (long prefills) agrees with the reference, for
+// several kernel geometries, G and LSE modes.
+func TestBlockMajorPrefill(t *testing.T) {
+	cfgs := []attention.SparseConfig{smallCfg(), attention.DefaultSparse(),
+		func() attention.SparseConfig { c := smallCfg(); c.LSE = "approx"; return c }(),
+		func() attention.SparseConfig {
+			c := smallCfg()
+			c.BlockSize, c.KernelSize, c.KernelStride, c.TopK, c.InitBlocks = 32, 16, 8, 9, 2
+			return c
+		}(),
+		func() attention.SparseConfig {
+			c := smallCfg()
+			c.BlockSize, c.KernelSize, c.KernelStride, c.TopK = 48, 24, 8, 5
+			return c
+		}(),
+	}
+	for ci, cfg := range cfgs {
+		for _, s := range []attention.Shape{{Heads: 8, KVHeads: 2, HeadDim: 64}, {Heads: 2, KVHeads: 2, HeadDim: 32}} {
+			n := 1300 + 97*ci
+			c, q := input(uint64(n), s, n, n-5)
+			fs, err := NewSparse(cfg, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, _ := attention.NewSparse(cfg)
+			check(t, pair{fmt.Sprintf("blockmajor/cfg%d", ci), rs, fs}, c, q, s.HeadDim)
+		}
+	}
+}

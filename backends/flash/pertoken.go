@@ -5,8 +5,13 @@ import (
 	"github.com/evalctl/evalctl/backends/kernels"
 )
 
-// ktChunk is the number of tokens per chunk of the transposed keys.
-const ktChunk = 4096
+// ktChunk is the number of tokens per chunk of the transposed keys; a
+// chunk's rows are ktStride floats apart, not a power of two, so that the
+// d rows a product walks do not all fall into the same cache sets.
+const (
+	ktChunk  = 4096
+	ktStride = ktChunk + 16
+)
 
 // transposed holds a cache's keys transposed per KV head, in chunks of
 // ktChunk tokens: chunk[x*ktChunk + t'] is dimension x of token
@@ -73,13 +78,13 @@ func (kt *transposed) extend(n int, src func(g int) ([]float32, int)) {
 	for g := 0; g < kt.hkv; g++ {
 		base, stride := src(g)
 		for len(kt.chunks[g])*ktChunk < n {
-			kt.chunks[g] = append(kt.chunks[g], make([]float32, d*ktChunk))
+			kt.chunks[g] = append(kt.chunks[g], make([]float32, d*ktStride))
 		}
 		for t := kt.n; t < n; {
 			ch := kt.chunks[g][t/ktChunk]
 			end := min(n, (t/ktChunk+1)*ktChunk)
 			for x := 0; x < d; x++ {
-				row := ch[x*ktChunk : (x+1)*ktChunk]
+				row := ch[x*ktStride : x*ktStride+ktChunk]
 				for s := t; s < end; s++ {
 					row[s%ktChunk] = base[s*stride+x]
 				}
@@ -97,7 +102,7 @@ func rowScores(kt *transposed, g int, qg []float32, rows, d, count int, s []floa
 	for lo := 0; lo < count; lo += ktChunk {
 		hi := min(count, lo+ktChunk)
 		w := (hi - lo + 15) / 16 * 16 // the chunk is zero padded
-		kernels.GemmNN(rows, w, d, qg, d, kt.chunks[g][lo/ktChunk], ktChunk, s[lo:], ld, false)
+		kernels.GemmNN(rows, w, d, qg, d, kt.chunks[g][lo/ktChunk], ktStride, s[lo:], ld, false)
 	}
 	for a := 0; a < rows; a++ {
 		row := s[a*ld+count : (a+1)*ld]
@@ -150,7 +155,7 @@ func (w *worker) attendToken(cl *call, kt *transposed, g, i int, sel []int32, bl
 	off := 0
 	for _, sp := range ts.spans {
 		ch := kt.chunks[g][sp.lo/ktChunk]
-		kernels.GemmNN(G, sp.hi-sp.lo, d, ts.qg, d, ch[sp.lo%ktChunk:], ktChunk, ts.s[off:], ld, false)
+		kernels.GemmNN(G, sp.hi-sp.lo, d, ts.qg, d, ch[sp.lo%ktChunk:], ktStride, ts.s[off:], ld, false)
 		// Keys after the token are hidden (only in its own block).
 		if sp.hi > t+1 {
 			for a := 0; a < G; a++ {

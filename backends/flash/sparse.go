@@ -36,6 +36,13 @@ func (m *Sparse) Forward(c *attention.Cache, q attention.Query, out []float32, s
 	}
 	cl := newCall(c, q, out)
 	sc := newScorer(cl, m.cfg)
+	if q.M >= superTok/2 && blockMajor {
+		sel, info := runBlockMajor(cl, m.threads, m.cfg.BlockSize, sc, transposedFor(c))
+		if st != nil {
+			addSparseStats(cl, m.cfg.BlockSize, st, sel, info)
+		}
+		return nil
+	}
 	runSparse(cl, m.threads, m.cfg.BlockSize, st, true, func(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo) {
 		sc.choose(w, g, i0, i1, sel, info)
 	})
@@ -136,37 +143,24 @@ func runSparse(cl *call, threads, blockSize int, st *attention.Stats, mayPerToke
 	if st == nil {
 		return
 	}
-	d, g := int64(cl.d), int64(cl.g)
+	sel := make([][]int32, cl.m*cl.hkv)
+	info := make([]selInfo, cl.m*cl.hkv)
 	for i := 0; i < cl.m; i++ {
-		t := cl.base + i
 		tile, ti := i/cl.tileTok, i%cl.tileTok
 		for kv := 0; kv < cl.hkv; kv++ {
 			ts := record[tile*cl.hkv+kv]
-			sel, inf := ts.sel[ti], ts.info[ti]
-			var tokens int64
-			for _, j := range sel {
-				lo := int(j) * blockSize
-				tokens += int64(min(lo+blockSize, t+1) - lo)
-			}
-			extra := int64(inf.nk + inf.nc)
-			st.FLOPs += float64(2 * g * (d*extra + 2*d*tokens))
-			st.KVBytes += 4 * d * (2*tokens + extra)
-			st.Blocks += int64(len(sel))
-			st.Tokens += tokens
-			st.VisibleTokens += int64(t + 1)
-			if st.RecordSelection {
-				st.Selected = append(st.Selected, append([]int32(nil), sel...))
-			}
+			sel[i*cl.hkv+kv], info[i*cl.hkv+kv] = ts.sel[ti], ts.info[ti]
 		}
 	}
-	st.Calls++
-	st.SparseCalls++
-	st.QueryTokens += int64(cl.m)
+	addSparseStats(cl, blockSize, st, sel, info)
 }
 
 // forcePath overrides the choice between the union and per-token paths,
-// for tests.
-var forcePath int
+// for tests; blockMajor turns the block-major prefill on.
+var (
+	forcePath  int
+	blockMajor = true
+)
 
 const (
 	pathAuto = iota
