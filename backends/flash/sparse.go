@@ -227,14 +227,19 @@ type scorer struct {
 	cl               *call
 	cfg              attention.SparseConfig
 	kc, kcc          [][]float32 // compressed and coarse keys per KV head
+	kcT, kccT        *transposed // the same, transposed
 	nKernels, nCoars int
 }
 
 func newScorer(cl *call, cfg attention.SparseConfig) *scorer {
 	sc := &scorer{cl: cl, cfg: cfg}
+	// Everything that touches the cache's Aux state happens here, before
+	// the workers start: the cache is not safe for concurrent mutation.
 	sc.kc, sc.nKernels = attention.CompressedKeys(cl.c, cfg.KernelSize, cfg.KernelStride, cfg.UseNoPE)
+	sc.kcT, _ = transposedKernels(cl.c, cfg.KernelSize, cfg.KernelStride, cfg.UseNoPE)
 	if cfg.LSE == "approx" {
 		sc.kcc, sc.nCoars = attention.CompressedKeys(cl.c, cfg.ApproxKernelSize, cfg.ApproxKernelStride, cfg.UseNoPE)
+		sc.kccT, _ = transposedKernels(cl.c, cfg.ApproxKernelSize, cfg.ApproxKernelStride, cfg.UseNoPE)
 	}
 	return sc
 }
@@ -252,12 +257,12 @@ func scoreTile(cl *call, qt []float32, keys []float32, count, size, stride, i0, 
 		return
 	}
 	kernels.GemmNN(count, cols, cl.d, keys, cl.d, qt, cols, s, cols, false)
-	for ti := 0; ti < i1-i0; ti++ {
+	T := i1 - i0
+	for ti := 0; ti < T; ti++ {
 		nv := attention.VisibleCount(cl.base+i0+ti+1, size, stride)
 		for i := nv; i < count; i++ {
-			row := s[i*cols+ti*cl.g : i*cols+(ti+1)*cl.g]
-			for x := range row {
-				row[x] = masked
+			for a := 0; a < cl.g; a++ {
+				s[i*cols+a*T+ti] = masked // columns are head-major
 			}
 		}
 	}
@@ -353,7 +358,7 @@ func (sc *scorer) groupScoresTile(w *worker, g, i0, i1, nkMax, ncMax int) {
 		src = cl.qs
 	}
 	ss.qs = grow(ss.qs, cl.d*cols)
-	w.packQ(cl, src, ss.qs, g, i0, i1)
+	packQHeadMajor(cl, src, ss.qs, g, i0, i1)
 	ss.s1 = grow(ss.s1, nkMax*cols)
 	ss.m1, ss.l1 = grow(ss.m1, cols), grow(ss.l1, cols)
 	scoreTile(cl, ss.qs, sc.kc[g], nkMax, cfg.KernelSize, cfg.KernelStride, i0, i1, ss.s1, ss.m1, ss.l1)
@@ -377,17 +382,7 @@ func (sc *scorer) groupScoresTile(w *worker, g, i0, i1, nkMax, ncMax int) {
 		}
 	}
 	ss.sg = grow(ss.sg, nkMax*T)
-	for i := 0; i < nkMax; i++ {
-		row := ss.s1[i*cols : i*cols+T*G]
-		dst := ss.sg[i*T : (i+1)*T]
-		for ti := range dst {
-			var sum float32
-			for a := 0; a < G; a++ {
-				sum += row[ti*G+a] * ss.inv[ti*G+a]
-			}
-			dst[ti] = sum
-		}
-	}
+	kernels.GroupSum(ss.sg, ss.s1, ss.inv, nkMax, T, G, cols)
 
 }
 
@@ -413,14 +408,12 @@ func (sc *scorer) groupScoresToken(w *worker, g, i0, nkMax, ncMax int) {
 	}
 	ld := (nkMax + 15) / 16 * 16
 	ss.s1 = grow(ss.s1, G*ld)
-	kt, _ := transposedKernels(cl.c, cfg.KernelSize, cfg.KernelStride, cfg.UseNoPE)
-	rowScores(kt, g, ss.qs, G, d, nkMax, ss.s1, ld)
+	rowScores(sc.kcT, g, ss.qs, G, d, nkMax, ss.s1, ld)
 	var ldc int
 	if ncMax > 0 {
 		ldc = (ncMax + 15) / 16 * 16
 		ss.s2 = grow(ss.s2, G*ldc)
-		ktc, _ := transposedKernels(cl.c, cfg.ApproxKernelSize, cfg.ApproxKernelStride, cfg.UseNoPE)
-		rowScores(ktc, g, ss.qs, G, d, ncMax, ss.s2, ldc)
+		rowScores(sc.kccT, g, ss.qs, G, d, ncMax, ss.s2, ldc)
 	}
 	for a := 0; a < G; a++ {
 		m1, l1 := kernels.RowSoftmax(ss.s1[a*ld : (a+1)*ld])
@@ -436,6 +429,24 @@ func (sc *scorer) groupScoresToken(w *worker, g, i0, nkMax, ncMax int) {
 		row := ss.s1[a*ld : a*ld+nkMax]
 		for i, p := range row {
 			ss.sg[i] += p * inv
+		}
+	}
+}
+
+// packQHeadMajor fills qt with the scaled queries of tokens [i0, i1) and KV
+// head g, columns ordered head-major (column a*T + ti for head a of the
+// group and token i0+ti), for the scoring tile whose group sum then reads
+// contiguous columns; padding columns are zero.
+func packQHeadMajor(cl *call, src, qt []float32, g, i0, i1 int) {
+	clear(qt)
+	d, cols, T := cl.d, cl.cols, i1-i0
+	for i := i0; i < i1; i++ {
+		for a := 0; a < cl.g; a++ {
+			r := a*T + i - i0
+			row := src[(i*cl.h+g*cl.g+a)*d : (i*cl.h+g*cl.g+a+1)*d]
+			for x, v := range row {
+				qt[x*cols+r] = v * cl.scale
+			}
 		}
 	}
 }
