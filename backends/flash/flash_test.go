@@ -135,7 +135,7 @@ func check(t *testing.T, p pair, c *attention.Cache, q attention.Query, d int) {
 
 func TestFastMatchesReference(t *testing.T) {
 	levels := []kernels.Level{kernels.Best}
-	if kernels.Best > kernels.Generic {
+	if kernels.Best > kernels.Generic && !raceEnabled {
 		levels = append(levels, kernels.Generic)
 	}
 	shapes := []attention.Shape{
@@ -146,10 +146,15 @@ func TestFastMatchesReference(t *testing.T) {
 		{Heads: 3, KVHeads: 3, HeadDim: 48},
 		{Heads: 4, KVHeads: 1, HeadDim: 256},
 	}
+	lengths := []int{1, 17, 63, 65, 200, 517}
+	threads := []int{1, 2}
+	if raceEnabled {
+		shapes, lengths, threads = shapes[1:4], []int{17, 65, 300}, []int{2}
+	}
 	for _, lv := range levels {
 		prev := kernels.SetLevel(lv)
 		for si, s := range shapes {
-			for _, n := range []int{1, 17, 63, 65, 200, 517} {
+			for _, n := range lengths {
 				for _, m := range []int{1, 5, n} {
 					if m > n {
 						continue
@@ -157,7 +162,7 @@ func TestFastMatchesReference(t *testing.T) {
 					name := fmt.Sprintf("%v/H%d-Hkv%d-d%d/n%d/m%d", lv, s.Heads, s.KVHeads, s.HeadDim, n, m)
 					t.Run(name, func(t *testing.T) {
 						c, q := input(uint64(si*1000+n*10+m), s, n, m)
-						for _, th := range []int{1, 2} {
+						for _, th := range threads {
 							for _, p := range modes(t, smallCfg(), th) {
 								check(t, p, c, q, s.HeadDim)
 							}
@@ -176,8 +181,12 @@ func TestSparsePaths(t *testing.T) {
 	defer func() { forcePath = pathAuto }()
 	for _, path := range []int{pathUnion, pathPerToken} {
 		forcePath = path
+		lengths := []int{70, 1000, 4500}
+		if raceEnabled {
+			lengths = []int{70, 1000}
+		}
 		for _, s := range []attention.Shape{{Heads: 8, KVHeads: 2, HeadDim: 64}, {Heads: 3, KVHeads: 1, HeadDim: 40}, {Heads: 16, KVHeads: 16, HeadDim: 32}} {
-			for _, n := range []int{70, 1000, 4500} {
+			for _, n := range lengths {
 				c, q := input(uint64(n+path), s, n, min(n, 90))
 				for _, p := range modes(t, smallCfg(), 2)[1:3] {
 					check(t, p, c, q, s.HeadDim)
@@ -283,6 +292,9 @@ func TestBlockMajorPrefill(t *testing.T) {
 	for ci, cfg := range cfgs {
 		for _, s := range []attention.Shape{{Heads: 8, KVHeads: 2, HeadDim: 64}, {Heads: 2, KVHeads: 2, HeadDim: 32}} {
 			n := 1300 + 97*ci
+			if raceEnabled {
+				n = 300 + 31*ci
+			}
 			c, q := input(uint64(n), s, n, n-5)
 			fs, err := NewSparse(cfg, 2)
 			if err != nil {
