@@ -23,8 +23,9 @@ const superTok = 512
 type superScratch struct {
 	sel    [][]int32
 	info   []selInfo
-	count  []int32 // per block: tokens that chose it; then offsets
-	tokens []int32 // tokens per block, concatenated
+	count  []int32   // per block: tokens that chose it; then offsets
+	tokens []int32   // tokens per block, concatenated
+	qsc    []float32 // the task's scaled query heads, token-major
 	a      []float32
 	s      []float32
 	tmp    []float32
@@ -35,15 +36,21 @@ type superScratch struct {
 }
 
 // runBlockMajor computes the sparse prefill of tokens [0, cl.m) over the
-// blocks chosen by sc, and returns every token's selection and cost for the
-// statistics ([token*hkv + g]).
-func runBlockMajor(cl *call, threads, blockSize int, sc *scorer, kt *transposed) ([][]int32, []selInfo) {
+// blocks chosen by sc, and adds the statistics to st (when not nil). The
+// selections themselves are kept only when st asks for them.
+func runBlockMajor(cl *call, threads, blockSize int, sc *scorer, kt *transposed, st *attention.Stats) {
 	tasksPerHead := (cl.m + superTok - 1) / superTok
-	allSel := make([][]int32, cl.m*cl.hkv)
-	allInfo := make([]selInfo, cl.m*cl.hkv)
+	var allSel [][]int32
+	var parts []attention.Stats // per task, summed in order afterwards
+	if st != nil {
+		parts = make([]attention.Stats, cl.hkv*tasksPerHead)
+		if st.RecordSelection {
+			allSel = make([][]int32, cl.m*cl.hkv)
+		}
+	}
 	parallel(cl, threads, cl.hkv*tasksPerHead, func(w *worker, k int) {
-		g, st := k%cl.hkv, k/cl.hkv
-		t0, t1 := st*superTok, min((st+1)*superTok, cl.m)
+		g, task := k%cl.hkv, k/cl.hkv
+		t0, t1 := task*superTok, min((task+1)*superTok, cl.m)
 		ss := &w.super
 		T := t1 - t0
 		for len(ss.sel) < T {
@@ -61,13 +68,49 @@ func runBlockMajor(cl *call, threads, blockSize int, sc *scorer, kt *transposed)
 				ss.info[i0-t0+ti] = info[ti]
 			}
 		}
-		for ti := 0; ti < T; ti++ {
-			allSel[(t0+ti)*cl.hkv+g] = append([]int32(nil), ss.sel[ti]...)
-			allInfo[(t0+ti)*cl.hkv+g] = ss.info[ti]
+		if st != nil {
+			for ti := 0; ti < T; ti++ {
+				tallyToken(cl, &parts[k], cl.base+t0+ti, blockSize, ss.sel[ti], ss.info[ti])
+				if allSel != nil {
+					allSel[(t0+ti)*cl.hkv+g] = append([]int32(nil), ss.sel[ti]...)
+				}
+			}
 		}
 		w.blockMajor(cl, kt, g, t0, t1, blockSize)
 	})
-	return allSel, allInfo
+	if st == nil {
+		return
+	}
+	for _, p := range parts {
+		st.FLOPs += p.FLOPs
+		st.KVBytes += p.KVBytes
+		st.Blocks += p.Blocks
+		st.Tokens += p.Tokens
+		st.VisibleTokens += p.VisibleTokens
+	}
+	if allSel != nil {
+		st.Selected = append(st.Selected, allSel...)
+	}
+	st.Calls++
+	st.SparseCalls++
+	st.QueryTokens += int64(cl.m)
+}
+
+// tallyToken adds one (token at position t, KV head) pair's cost-model
+// statistics, as the reference sparse mode counts them.
+func tallyToken(cl *call, st *attention.Stats, t, blockSize int, sel []int32, inf selInfo) {
+	d, g := int64(cl.d), int64(cl.g)
+	var tokens int64
+	for _, j := range sel {
+		lo := int(j) * blockSize
+		tokens += int64(min(lo+blockSize, t+1) - lo)
+	}
+	extra := int64(inf.nk + inf.nc)
+	st.FLOPs += float64(2 * g * (d*extra + 2*d*tokens))
+	st.KVBytes += 4 * d * (2*tokens + extra)
+	st.Blocks += int64(len(sel))
+	st.Tokens += tokens
+	st.VisibleTokens += int64(t + 1)
 }
 
 // blockMajor attends tokens [t0, t1) of KV head g to their selections in
@@ -106,6 +149,16 @@ func (w *worker) blockMajor(cl *call, kt *transposed, g, t0, t1, blockSize int) 
 	clear(ss.l)
 	clear(ss.o)
 	hkvd := cl.hkv * d
+	// The task's scaled query heads, once; blocks gather from here.
+	ss.qsc = grow(ss.qsc, T*G*d)
+	for ti := 0; ti < T; ti++ {
+		i := t0 + ti
+		src := cl.q[(i*cl.h+g*G)*d : (i*cl.h+g*G+G)*d]
+		dst := ss.qsc[ti*G*d : (ti+1)*G*d]
+		for x, v := range src {
+			dst[x] = v * cl.scale
+		}
+	}
 	for j := 0; j < nb; j++ {
 		toks := ss.tokens[ss.count[j]:ss.count[j+1]]
 		if len(toks) == 0 {
@@ -116,12 +169,7 @@ func (w *worker) blockMajor(cl *call, kt *transposed, g, t0, t1, blockSize int) 
 		// Gather the scaled query heads of the block's tokens.
 		ss.a = grow(ss.a, R*d)
 		for r, ti := range toks {
-			i := t0 + int(ti)
-			src := cl.q[(i*cl.h+g*G)*d : (i*cl.h+g*G+G)*d]
-			dst := ss.a[r*G*d : (r+1)*G*d]
-			for x, v := range src {
-				dst[x] = v * cl.scale
-			}
+			copy(ss.a[r*G*d:(r+1)*G*d], ss.qsc[int(ti)*G*d:(int(ti)+1)*G*d])
 		}
 		// Scores against the block's keys (transposed, zero padded), in
 		// pieces that stay inside a chunk.
@@ -137,9 +185,14 @@ func (w *worker) blockMajor(cl *call, kt *transposed, g, t0, t1, blockSize int) 
 			kernels.GemmNN(R, wdt, d, ss.a, d, kt.chunks[g][p/ktChunk][p%ktChunk:], ktStride, ss.s[off:], bw, false)
 			off = end - lo
 		}
-		// Mask keys after each token (its own block only) and the padding.
-		for r, ti := range toks {
-			t := cl.base + t0 + int(ti)
+		// Mask keys after each token: only tokens whose own block this is,
+		// the first ones of the ascending list (all rows when the block
+		// width is padded).
+		for r := 0; r < len(toks); r++ {
+			t := cl.base + t0 + int(toks[r])
+			if t+1 >= lo+blockSize && bw == blockSize {
+				break
+			}
 			from := min(blockSize, max(0, t+1-lo))
 			for a := 0; a < G; a++ {
 				row := ss.s[(r*G+a)*bw : (r*G+a+1)*bw]
@@ -201,22 +254,10 @@ func (w *worker) blockMajor(cl *call, kt *transposed, g, t0, t1, blockSize int) 
 // addSparseStats adds the statistics of a sparse call from every token's
 // selection and cost ([token*hkv + g]).
 func addSparseStats(cl *call, blockSize int, st *attention.Stats, sel [][]int32, info []selInfo) {
-	d, g := int64(cl.d), int64(cl.g)
 	for i := 0; i < cl.m; i++ {
-		t := cl.base + i
 		for kv := 0; kv < cl.hkv; kv++ {
-			s, inf := sel[i*cl.hkv+kv], info[i*cl.hkv+kv]
-			var tokens int64
-			for _, j := range s {
-				lo := int(j) * blockSize
-				tokens += int64(min(lo+blockSize, t+1) - lo)
-			}
-			extra := int64(inf.nk + inf.nc)
-			st.FLOPs += float64(2 * g * (d*extra + 2*d*tokens))
-			st.KVBytes += 4 * d * (2*tokens + extra)
-			st.Blocks += int64(len(s))
-			st.Tokens += tokens
-			st.VisibleTokens += int64(t + 1)
+			s := sel[i*cl.hkv+kv]
+			tallyToken(cl, st, cl.base+i, blockSize, s, info[i*cl.hkv+kv])
 			if st.RecordSelection {
 				st.Selected = append(st.Selected, append([]int32(nil), s...))
 			}

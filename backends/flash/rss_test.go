@@ -23,7 +23,7 @@ func TestPeakRSSChild(t *testing.T) {
 	var mode string
 	var n int
 	fmt.Sscanf(spec, "%s %d", &mode, &n)
-	s := attention.Shape{Heads: 8, KVHeads: 2, HeadDim: 64}
+	s := attention.Shape{Heads: 4, KVHeads: 1, HeadDim: 64}
 	k := make([]float32, s.KVSize(n))
 	v := make([]float32, s.KVSize(n))
 	for i := range k {

@@ -7,7 +7,7 @@ import (
 )
 
 func BenchmarkSparseOnly(b *testing.B) {
-	c, q := benchInput(65536, 64)
+	c, q := benchInput(131072, 64)
 	out := make([]float32, len(q.Q))
 	sp, _ := NewSparse(attention.DefaultSparse(), 0)
 	b.ResetTimer()

@@ -37,10 +37,7 @@ func (m *Sparse) Forward(c *attention.Cache, q attention.Query, out []float32, s
 	cl := newCall(c, q, out)
 	sc := newScorer(cl, m.cfg)
 	if q.M >= superTok/2 && blockMajor {
-		sel, info := runBlockMajor(cl, m.threads, m.cfg.BlockSize, sc, transposedFor(c))
-		if st != nil {
-			addSparseStats(cl, m.cfg.BlockSize, st, sel, info)
-		}
+		runBlockMajor(cl, m.threads, m.cfg.BlockSize, sc, transposedFor(c), st)
 		return nil
 	}
 	runSparse(cl, m.threads, m.cfg.BlockSize, st, true, func(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo) {
@@ -170,21 +167,25 @@ const (
 
 // selScratch is a worker's reusable selection space.
 type selScratch struct {
-	sel   [][]int32
-	info  []selInfo
-	use   []uint64
-	s1    []float32 // kernel scores tile
-	s2    []float32 // coarse scores tile
-	m1    []float32
-	l1    []float32
-	m2    []float32
-	l2    []float32
-	inv   []float32 // per column: normaliser of the kernel probabilities
-	sg    []float32 // group-summed kernel probabilities, per kernel x token
-	score []float32 // block scores of one token
-	cand  []int32
-	mark  []bool
-	qs    []float32 // packed scoring queries
+	sel    [][]int32
+	info   []selInfo
+	use    []uint64
+	s1     []float32 // kernel scores tile
+	s2     []float32 // coarse scores tile
+	m1     []float32
+	l1     []float32
+	m2     []float32
+	l2     []float32
+	inv    []float32 // per column: normaliser of the kernel probabilities
+	sg     []float32 // group-summed kernel probabilities, per kernel x token
+	score  []float32 // block scores of one token
+	cand   []int32
+	mark   []bool
+	bs     []float32 // block scores, block x token
+	vals   []float32 // one token's candidate scores
+	tmp    []float32
+	picked []int32
+	qs     []float32 // packed scoring queries
 }
 
 func (s *selScratch) useMaskTmp(n int) []bool {
@@ -297,9 +298,32 @@ func (sc *scorer) choose(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo
 		sc.groupScoresTile(w, g, i0, i1, nkMax, ncMax)
 	}
 
-	// Steps 3-5 per token.
+	// Step 3 for the whole tile: block scores bs[j][ti] = max of the group
+	// sums over the block's pool window, rows of T tokens at a time.
+	// Kernels a token cannot see have probability 0 and never raise a
+	// maximum of probabilities; a block none of whose kernels is visible is
+	// dropped per token below.
 	r := cfg.BlockSize / cfg.KernelStride
-	negInf := float32(math.Inf(-1))
+	nbMax := last/cfg.BlockSize + 1
+	ss.bs = grow(ss.bs, nbMax*T)
+	for j := 0; j < nbMax; j++ {
+		dst := ss.bs[j*T : (j+1)*T]
+		lo, hi := max(j*r-1, 0), min(j*r+r-1, nkMax-1)
+		if lo > hi {
+			for x := range dst {
+				dst[x] = float32(math.Inf(-1))
+			}
+			continue
+		}
+		copy(dst, ss.sg[lo*T:(lo+1)*T])
+		for i := lo + 1; i <= hi; i++ {
+			row := ss.sg[i*T : (i+1)*T]
+			for x, v := range row {
+				dst[x] = max(dst[x], v)
+			}
+		}
+	}
+	// Steps 4-5 per token: forced blocks, then the best scored ones.
 	for ti := 0; ti < T; ti++ {
 		t := cl.base + i0 + ti
 		nk := attention.VisibleCount(t+1, cfg.KernelSize, cfg.KernelStride)
@@ -309,39 +333,29 @@ func (sc *scorer) choose(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo
 		}
 		info[ti] = selInfo{nk, nc}
 		bq := t / cfg.BlockSize
-		out := sel[ti][:0]
-		ss.score = grow(ss.score, bq+1)
-		ss.cand = ss.cand[:0]
+		ss.vals, ss.cand = ss.vals[:0], ss.cand[:0]
 		forced := 0
 		for j := 0; j <= bq; j++ {
 			if j < cfg.InitBlocks || j >= bq-cfg.LocalBlocks {
 				forced++
-				ss.score[j] = negInf // not a candidate for the scored part
 				continue
 			}
-			lo, hi := max(j*r-1, 0), min(j*r+r-1, nk-1)
-			best := negInf
-			for i := lo; i <= hi; i++ {
-				best = max(best, ss.sg[i*T+ti])
+			if max(j*r-1, 0) >= nk { // no visible kernel: score -inf, dropped
+				continue
 			}
-			ss.score[j] = best
-			if best > negInf {
-				ss.cand = append(ss.cand, int32(j))
-			}
+			ss.cand = append(ss.cand, int32(j))
+			ss.vals = append(ss.vals, ss.bs[j*T+ti])
 		}
-		keep := min(cfg.TopK-forced, len(ss.cand))
-		if keep < len(ss.cand) {
-			topK(ss.cand, ss.score, keep)
-			ss.cand = ss.cand[:keep]
-		}
-		// Merge forced blocks and the kept candidates in ascending order.
-		mark := ss.useMaskTmp(bq + 1)
-		for _, j := range ss.cand {
-			mark[j] = true
-		}
+		ss.picked = selectTop(ss.picked[:0], ss.vals, ss.cand, cfg.TopK-forced, &ss.tmp)
+		// Merge the forced blocks and the picked ones, both ascending.
+		out := sel[ti][:0]
+		p := 0
 		for j := 0; j <= bq; j++ {
-			if mark[j] || j < cfg.InitBlocks || j >= bq-cfg.LocalBlocks {
+			if j < cfg.InitBlocks || j >= bq-cfg.LocalBlocks {
 				out = append(out, int32(j))
+			} else if p < len(ss.picked) && ss.picked[p] == int32(j) {
+				out = append(out, int32(j))
+				p++
 			}
 		}
 		sel[ti] = out
