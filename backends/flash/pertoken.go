@@ -5,12 +5,14 @@ import (
 	"github.com/evalctl/evalctl/backends/kernels"
 )
 
-// ktChunk is the number of tokens per chunk of the transposed keys; a
-// chunk's rows are ktStride floats apart, not a power of two, so that the
-// d rows a product walks do not all fall into the same cache sets.
+// ktChunk is the number of tokens per tile of the transposed keys: a tile
+// (d x 64 floats, 16 KiB at d = 64) is contiguous, so reading one key block
+// streams one run of memory, and a block's product walks rows 256 bytes
+// apart.
 const (
-	ktChunk  = 4096
-	ktStride = ktChunk + 16
+	ktChunk  = 64
+	ktStride = ktChunk
+	ktSlab   = 256 // tiles allocated at once
 )
 
 // transposed holds a cache's keys transposed per KV head, in chunks of
@@ -78,7 +80,10 @@ func (kt *transposed) extend(n int, src func(g int) ([]float32, int)) {
 	for g := 0; g < kt.hkv; g++ {
 		base, stride := src(g)
 		for len(kt.chunks[g])*ktChunk < n {
-			kt.chunks[g] = append(kt.chunks[g], make([]float32, d*ktStride))
+			slab := make([]float32, ktSlab*d*ktStride)
+			for i := 0; i < ktSlab; i++ {
+				kt.chunks[g] = append(kt.chunks[g], slab[i*d*ktStride:(i+1)*d*ktStride:(i+1)*d*ktStride])
+			}
 		}
 		for t := kt.n; t < n; {
 			ch := kt.chunks[g][t/ktChunk]

@@ -194,9 +194,12 @@ func (s *selScratch) useMaskTmp(n int) []bool {
 	return s.mark
 }
 
+// grow returns s resized to n, reallocating with room to spare (at least
+// a quarter more) so that a buffer that grows a little per tile, as the stage-1
+// scores do along a prefill, is reallocated O(log n) times, not per tile.
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]T, n)
+		return make([]T, n, max(n, cap(s)+cap(s)/4))
 	}
 	return s[:n]
 }
