@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/evalctl/evalctl/backends/attention"
-	"github.com/evalctl/evalctl/backends/kernels"
 )
 
 // Dense is fast dense causal attention.
@@ -31,24 +30,21 @@ func (m *Dense) Forward(c *attention.Cache, q attention.Query, out []float32, st
 		return err
 	}
 	cl := newCall(c, q, out)
-	if q.M == 1 && decodePerToken {
+	if q.M == 1 {
+		// A decode step: the token's G heads as the rows of products
+		// against the transposed keys, one task per KV head.
 		kt := transposedFor(c)
-		bq := (cl.n - 1) / kvTile
-		sel := make([]int32, bq+1)
+		sel := make([]int32, (cl.n-1)/kvTile+1)
 		for j := range sel {
 			sel[j] = int32(j)
 		}
 		parallel(cl, m.threads, cl.hkv, func(w *worker, g int) {
 			w.attendToken(cl, kt, g, 0, sel, kvTile)
 		})
-	} else if q.M == 1 && cl.hkv < max(2, m.threadCount()) {
-		m.decode(cl)
 	} else {
-		if decodePerToken {
-			// Keep the transposed keys that decode steps read current:
-			// O(n*d) next to the prefill's O(n^2*d).
-			transposedFor(c)
-		}
+		// Keep the transposed keys that decode steps read current: O(n*d)
+		// next to the prefill's O(n^2*d).
+		transposedFor(c)
 		tiles := cl.tiles()
 		parallel(cl, m.threads, cl.hkv*tiles, func(w *worker, k int) {
 			g, tile := k%cl.hkv, k/cl.hkv
@@ -64,76 +60,6 @@ func (m *Dense) Forward(c *attention.Cache, q attention.Query, out []float32, st
 	}
 	denseStats(cl, m.blockSize, st)
 	return nil
-}
-
-func (m *Dense) threadCount() int {
-	if m.threads > 0 {
-		return m.threads
-	}
-	return runtimeThreads()
-}
-
-var decodePerToken = true
-
-// decode answers one query token with the keys split across threads: each
-// part keeps its own running max, sum and output, merged at the end
-// (flash-decoding), so a single KV head still uses every core.
-func (m *Dense) decode(cl *call) {
-	threads := m.threadCount()
-	parts := max(1, threads/cl.hkv)
-	span := (cl.n + parts - 1) / parts
-	span = (span + kvTile - 1) / kvTile * kvTile
-	parts = (cl.n + span - 1) / span
-	type partial struct {
-		mx, l, ot []float32
-	}
-	res := make([]partial, cl.hkv*parts)
-	parallel(cl, m.threads, cl.hkv*parts, func(w *worker, k int) {
-		g, p := k%cl.hkv, k/cl.hkv
-		w.packQ(cl, cl.q, w.qt, g, 0, 1)
-		w.reset()
-		lo, hi := p*span, min((p+1)*span, cl.n)
-		for j0 := lo; j0 < hi; j0 += kvTile {
-			w.attendKeys(cl, g, j0, min(kvTile, hi-j0), 0, 1, 0)
-		}
-		res[k] = partial{append([]float32(nil), w.mx[:cl.g]...), append([]float32(nil), w.l[:cl.g]...), extractCols(w.ot, cl.d, cl.cols, cl.g)}
-	})
-	for g := 0; g < cl.hkv; g++ {
-		for a := 0; a < cl.g; a++ {
-			mx := masked
-			for p := 0; p < parts; p++ {
-				mx = max(mx, res[p*cl.hkv+g].mx[a])
-			}
-			var l float32
-			dst := cl.out[(g*cl.g+a)*cl.d : (g*cl.g+a+1)*cl.d]
-			clear(dst)
-			for p := 0; p < parts; p++ {
-				r := res[p*cl.hkv+g]
-				f := kernels.Exp2Generic(r.mx[a] - mx)
-				if r.l[a] == 0 {
-					continue
-				}
-				l += r.l[a] * f
-				for x := range dst {
-					dst[x] += r.ot[x*cl.g+a] * f
-				}
-			}
-			if l > 0 {
-				for x := range dst {
-					dst[x] /= l
-				}
-			}
-		}
-	}
-}
-
-// extractCols copies the first k columns of a d x cols tile into a d x k one.
-func extractCols(t []float32, d, cols, k int) []float32 {
-	out := make([]float32, d*k)
-	for x := 0; x < d; x++ {
-		copy(out[x*k:(x+1)*k], t[x*cols:x*cols+k])
-	}
-	return out
 }
 
 // denseStats adds a dense call's cost-model statistics, as the reference
