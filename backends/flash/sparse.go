@@ -3,13 +3,10 @@ package flash
 import (
 	"fmt"
 	"math"
-	"runtime"
 
 	"github.com/evalctl/evalctl/backends/attention"
 	"github.com/evalctl/evalctl/backends/kernels"
 )
-
-func runtimeThreads() int { return runtime.GOMAXPROCS(0) }
 
 // Sparse is fast InfLLM-V2 block-sparse attention.
 type Sparse struct {
