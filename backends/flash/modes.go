@@ -64,7 +64,7 @@ func (m *Streaming) Forward(c *attention.Cache, q attention.Query, out []float32
 		return err
 	}
 	cl := newCall(c, q, out)
-	runSparse(cl, m.threads, m.blockSize, st, true, func(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo) {
+	runSparse(cl, m.threads, m.blockSize, st, func(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo) {
 		for ti := range sel {
 			bq := (cl.base + i0 + ti) / m.blockSize
 			for j := 0; j <= bq; j++ {

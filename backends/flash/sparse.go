@@ -37,7 +37,7 @@ func (m *Sparse) Forward(c *attention.Cache, q attention.Query, out []float32, s
 		runBlockMajor(cl, m.threads, m.cfg.BlockSize, sc, transposedFor(c), st)
 		return nil
 	}
-	runSparse(cl, m.threads, m.cfg.BlockSize, st, true, func(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo) {
+	runSparse(cl, m.threads, m.cfg.BlockSize, st, func(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo) {
 		sc.choose(w, g, i0, i1, sel, info)
 	})
 	return nil
@@ -54,10 +54,10 @@ type chooser func(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo)
 // runSparse computes the attention of each tile's tokens over their selected
 // blocks, and adds the statistics. A tile whose tokens mostly share blocks
 // (as a local window does) attends to the union of its tokens' blocks, each
-// token masked to its own, in full-width tile products; otherwise, and
-// always unless mayPerToken is false, each token attends alone with its G
-// query heads as the rows of small products against the transposed keys.
-func runSparse(cl *call, threads, blockSize int, st *attention.Stats, mayPerToken bool, choose chooser) {
+// token masked to its own, in full-width tile products; otherwise (and for
+// a single token, a decode step) each token attends alone with its G query
+// heads as the rows of small products against the transposed keys.
+func runSparse(cl *call, threads, blockSize int, st *attention.Stats, choose chooser) {
 	tiles := cl.tiles()
 	type tileSel struct {
 		sel  [][]int32
@@ -67,10 +67,7 @@ func runSparse(cl *call, threads, blockSize int, st *attention.Stats, mayPerToke
 	if st != nil {
 		record = make([]tileSel, cl.hkv*tiles)
 	}
-	var kt *transposed
-	if mayPerToken {
-		kt = transposedFor(cl.c)
-	}
+	kt := transposedFor(cl.c)
 	parallel(cl, threads, cl.hkv*tiles, func(w *worker, k int) {
 		g, tile := k%cl.hkv, k/cl.hkv
 		i0, i1 := cl.tile(tile)
@@ -96,12 +93,12 @@ func runSparse(cl *call, threads, blockSize int, st *attention.Stats, mayPerToke
 		for _, s := range sel {
 			total += len(s)
 		}
-		perToken := kt != nil && (T == 1 || 2*union*T > 3*total)
+		perToken := T == 1 || 2*union*T > 3*total
 		switch forcePath {
 		case pathUnion:
 			perToken = false
 		case pathPerToken:
-			perToken = kt != nil
+			perToken = true
 		}
 		if perToken {
 			for ti := range sel {
