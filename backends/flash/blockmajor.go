@@ -218,11 +218,14 @@ func (w *worker) blockMajor(cl *call, kt *transposed, g, t0, t1, blockSize int) 
 				}
 				st := int(ti)*G + a
 				o := ss.o[st*d : (st+1)*d]
-				mNew := max(ss.m[st], ss.rowM[row])
-				a1 := kernels.Exp2Generic(ss.m[st] - mNew)
-				a2 := kernels.Exp2Generic(ss.rowM[row] - mNew)
-				if ss.l[st] == 0 {
-					a1 = 0
+				// One exponential: the larger maximum's factor is 1.
+				mNew, a1, a2 := ss.rowM[row], float32(0), float32(1)
+				switch {
+				case ss.l[st] == 0: // first block with a visible key
+				case ss.m[st] >= ss.rowM[row]:
+					mNew, a1, a2 = ss.m[st], 1, kernels.Exp2Generic(ss.rowM[row]-ss.m[st])
+				default:
+					a1 = kernels.Exp2Generic(ss.m[st] - ss.rowM[row])
 				}
 				if a1 != 1 {
 					kernels.Axpy(a1-1, o, o) // o *= a1

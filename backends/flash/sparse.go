@@ -312,13 +312,7 @@ func (sc *scorer) choose(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo
 			}
 			continue
 		}
-		copy(dst, ss.sg[lo*T:(lo+1)*T])
-		for i := lo + 1; i <= hi; i++ {
-			row := ss.sg[i*T : (i+1)*T]
-			for x, v := range row {
-				dst[x] = max(dst[x], v)
-			}
-		}
+		kernels.MaxRows(dst, ss.sg[lo*T:(hi+1)*T], hi-lo+1, T)
 	}
 	// Steps 4-5 per token: forced blocks, then the best scored ones.
 	for ti := 0; ti < T; ti++ {
