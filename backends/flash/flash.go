@@ -75,16 +75,30 @@ func (cl *call) tile(k int) (i0, i1 int) {
 
 // worker holds one goroutine's scratch space.
 type worker struct {
-	qt, ot []float32 // d x cols: packed scaled queries, unnormalised outputs
-	st     []float32 // score tile
-	mx, l  []float32 // cols
-	sel    selScratch
-	tok    tokenScratch
-	super  superScratch
+	d, cols int       // the tile geometry its buffers were made for
+	qt, ot  []float32 // d x cols: packed scaled queries, unnormalised outputs
+	st      []float32 // score tile
+	mx, l   []float32 // cols
+	sel     selScratch
+	tok     tokenScratch
+	super   superScratch
+}
+
+// workers keeps scratch space between calls: a decode step is short
+// enough that allocating and clearing fresh buffers would show.
+var workers sync.Pool
+
+// getWorker returns a worker whose tile buffers fit cl.
+func getWorker(cl *call) *worker {
+	if w, ok := workers.Get().(*worker); ok && w.d == cl.d && w.cols == cl.cols {
+		return w
+	}
+	return newWorker(cl)
 }
 
 func newWorker(cl *call) *worker {
 	w := &worker{
+		d: cl.d, cols: cl.cols,
 		qt: make([]float32, cl.d*cl.cols),
 		ot: make([]float32, cl.d*cl.cols),
 		st: make([]float32, kvTile*cl.cols),
@@ -183,10 +197,11 @@ func parallel(cl *call, threads, tasks int, task func(w *worker, k int)) {
 	}
 	threads = min(threads, tasks)
 	if threads <= 1 {
-		w := newWorker(cl)
+		w := getWorker(cl)
 		for k := tasks - 1; k >= 0; k-- {
 			task(w, k)
 		}
+		workers.Put(w)
 		return
 	}
 	var next atomic.Int64
@@ -196,7 +211,8 @@ func parallel(cl *call, threads, tasks int, task func(w *worker, k int)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := newWorker(cl)
+			w := getWorker(cl)
+			defer workers.Put(w)
 			for {
 				k := int(next.Add(-1))
 				if k < 0 {
