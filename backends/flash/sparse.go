@@ -198,6 +198,16 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
+// growTo is grow, except that a reallocation makes room for limit
+// elements at once: the call's largest need, known up front, so buffers
+// that grow along a prefill are allocated once per call, not repeatedly.
+func growTo[T any](s []T, n, limit int) []T {
+	if cap(s) < n {
+		return make([]T, n, max(n, limit))
+	}
+	return s[:n]
+}
+
 func (s *selScratch) lists(n int) [][]int32 {
 	for len(s.sel) < n {
 		s.sel = append(s.sel, nil)
@@ -302,7 +312,7 @@ func (sc *scorer) choose(w *worker, g, i0, i1 int, sel [][]int32, info []selInfo
 	// dropped per token below.
 	r := cfg.BlockSize / cfg.KernelStride
 	nbMax := last/cfg.BlockSize + 1
-	ss.bs = grow(ss.bs, nbMax*T)
+	ss.bs = growTo(ss.bs, nbMax*T, (cl.n/cfg.BlockSize+1)*cl.tileTok)
 	for j := 0; j < nbMax; j++ {
 		dst := ss.bs[j*T : (j+1)*T]
 		lo, hi := max(j*r-1, 0), min(j*r+r-1, nkMax-1)
@@ -364,7 +374,7 @@ func (sc *scorer) groupScoresTile(w *worker, g, i0, i1, nkMax, ncMax int) {
 	}
 	ss.qs = grow(ss.qs, cl.d*cols)
 	packQHeadMajor(cl, src, ss.qs, g, i0, i1)
-	ss.s1 = grow(ss.s1, nkMax*cols)
+	ss.s1 = growTo(ss.s1, nkMax*cols, sc.nKernels*cols)
 	ss.m1, ss.l1 = grow(ss.m1, cols), grow(ss.l1, cols)
 	scoreTile(cl, ss.qs, sc.kc[g], nkMax, cfg.KernelSize, cfg.KernelStride, i0, i1, ss.s1, ss.m1, ss.l1)
 	ss.inv = grow(ss.inv, cols)
@@ -375,7 +385,7 @@ func (sc *scorer) groupScoresTile(w *worker, g, i0, i1, nkMax, ncMax int) {
 		}
 	}
 	if ncMax > 0 {
-		ss.s2 = grow(ss.s2, ncMax*cols)
+		ss.s2 = growTo(ss.s2, ncMax*cols, sc.nCoars*cols)
 		ss.m2, ss.l2 = grow(ss.m2, cols), grow(ss.l2, cols)
 		scoreTile(cl, ss.qs, sc.kcc[g], ncMax, cfg.ApproxKernelSize, cfg.ApproxKernelStride, i0, i1, ss.s2, ss.m2, ss.l2)
 		for r := range ss.inv {
@@ -386,7 +396,7 @@ func (sc *scorer) groupScoresTile(w *worker, g, i0, i1, nkMax, ncMax int) {
 			}
 		}
 	}
-	ss.sg = grow(ss.sg, nkMax*T)
+	ss.sg = growTo(ss.sg, nkMax*T, sc.nKernels*cl.tileTok)
 	kernels.GroupSum(ss.sg, ss.s1, ss.inv, nkMax, T, G, cols)
 
 }
