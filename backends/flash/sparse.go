@@ -172,9 +172,7 @@ type selScratch struct {
 	l2     []float32
 	inv    []float32 // per column: normaliser of the kernel probabilities
 	sg     []float32 // group-summed kernel probabilities, per kernel x token
-	score  []float32 // block scores of one token
-	cand   []int32
-	mark   []bool
+	cand   []int32   // one token's candidate blocks
 	bs     []float32 // block scores, block x token
 	vals   []float32 // one token's candidate scores
 	tmp    []float32
@@ -182,15 +180,9 @@ type selScratch struct {
 	qs     []float32 // packed scoring queries
 }
 
-func (s *selScratch) useMaskTmp(n int) []bool {
-	s.mark = grow(s.mark, n)
-	clear(s.mark)
-	return s.mark
-}
-
-// grow returns s resized to n, reallocating with room to spare (at least
-// a quarter more) so that a buffer that grows a little per tile, as the stage-1
-// scores do along a prefill, is reallocated O(log n) times, not per tile.
+// grow returns s resized to n, reallocating with a quarter to spare so that
+// a buffer that grows a little per tile is reallocated O(log n) times, not
+// per tile.
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
 		return make([]T, n, max(n, cap(s)+cap(s)/4))
