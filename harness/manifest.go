@@ -112,12 +112,17 @@ func ReadManifest(dir string) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseManifest(b, p)
+}
+
+// ParseManifest parses a manifest's JSON; name is used in errors.
+func ParseManifest(b []byte, name string) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s: not a valid manifest: %v", p, err)
+		return nil, fmt.Errorf("%s: not a valid manifest: %v", name, err)
 	}
 	if m.Suite == nil || m.RunID == "" {
-		return nil, fmt.Errorf("%s: not a valid manifest: missing run_id or suite", p)
+		return nil, fmt.Errorf("%s: not a valid manifest: missing run_id or suite", name)
 	}
 	return &m, nil
 }
