@@ -217,3 +217,57 @@ func buildBinary(t *testing.T) string {
 	}
 	return bin
 }
+
+// TestCompareExitCodes: two runs of the same suite and seed compare clean on
+// scores; a run with a worse configuration under the same label is a
+// regression with exit status 4.
+func TestCompareExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	run := func(id string, sets ...string) string {
+		args := append([]string{"run", "smoke", "--out", dir, "--run-id", id, "--no-report", "--set", "lengths=[2K,4K]"}, sets...)
+		if _, errs, code := evalctl(t, "", args...); code != 0 {
+			t.Fatalf("run %s: %s", id, errs)
+		}
+		return filepath.Join(dir, id)
+	}
+	a, b := run("a"), run("b")
+	// Timings are noisy; gate on scores only here (a huge slowdown allowance).
+	out, errs, code := evalctl(t, "", "compare", a, b, "--max-slowdown", "1000")
+	if code != 0 || !strings.Contains(out, "no regression") {
+		t.Errorf("same suite: exit %d\n%s%s", code, out, errs)
+	}
+	// Records pair by cell key, which hashes every parameter, so a worse
+	// run of the same cells is made by editing a third run's records:
+	// every sparse needle_recall drops by 0.5.
+	c := run("c")
+	recs, _, err := record.ReadRun(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worse := filepath.Join(dir, "worse.jsonl")
+	w, err := record.Create(worse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.Backend == "sparse" {
+			r.Scores["needle_recall"] -= 0.5
+		}
+		w.Write(r)
+	}
+	w.Close()
+	summary := filepath.Join(dir, "summary.md")
+	out, errs, code = evalctl(t, "", "compare", a, worse, "--max-slowdown", "1000", "--summary", summary)
+	if code != exitRegression || !strings.Contains(out, "REGRESSION") || !strings.Contains(errs, "regression") {
+		t.Errorf("worse run: exit %d\n%s%s", code, out, errs)
+	}
+	if s, err := os.ReadFile(summary); err != nil || !bytes.Contains(s, []byte("REGRESSION")) {
+		t.Errorf("summary file: %v", err)
+	}
+	if _, _, code := evalctl(t, "", "compare", a); code != exitBadConfig {
+		t.Errorf("one argument: exit %d", code)
+	}
+	if _, _, code := evalctl(t, "", "compare", a, b, "--max-slowdown", "0.5"); code != exitBadConfig {
+		t.Errorf("slowdown < 1: exit %d", code)
+	}
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/evalctl/evalctl/reports"
+)
+
+func compareCommand(e *env) *cli.Command {
+	def := reports.DefaultThresholds()
+	return &cli.Command{
+		Name:      "compare",
+		Usage:     "compare two runs cell by cell; exit status 4 when a regression is found",
+		ArgsUsage: "BASE NEW (run directories or record files)",
+		Flags: []cli.Flag{
+			&cli.Float64Flag{Name: "max-score-drop", Value: def.MaxScoreDrop, Usage: "largest allowed drop of a score's mean"},
+			&cli.Float64Flag{Name: "max-slowdown", Value: def.MaxSlowdown, Usage: "largest allowed ratio of a timing's median, new/base"},
+			&cli.Float64Flag{Name: "alpha", Value: def.Alpha, Usage: "significance level of the paired test on timings"},
+			&cli.StringFlag{Name: "summary", Usage: "also append the markdown to this file (e.g. $GITHUB_STEP_SUMMARY)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return badConfig("compare takes two runs, BASE and NEW; got %d arguments", c.NArg())
+			}
+			th := reports.Thresholds{MaxScoreDrop: c.Float64("max-score-drop"), MaxSlowdown: c.Float64("max-slowdown"), Alpha: c.Float64("alpha")}
+			if th.MaxScoreDrop < 0 || th.MaxSlowdown < 1 || th.Alpha <= 0 || th.Alpha >= 1 {
+				return badConfig("thresholds: --max-score-drop %g (>= 0), --max-slowdown %g (>= 1), --alpha %g (in (0, 1))", th.MaxScoreDrop, th.MaxSlowdown, th.Alpha)
+			}
+			base, err := readInputs(e, []string{c.Args().Get(0)})
+			if err != nil {
+				return err
+			}
+			newer, err := readInputs(e, []string{c.Args().Get(1)})
+			if err != nil {
+				return err
+			}
+			if len(base) == 0 || len(newer) == 0 {
+				return fmt.Errorf("compare: no records in %s", map[bool]string{true: c.Args().Get(0), false: c.Args().Get(1)}[len(base) == 0])
+			}
+			cmp := reports.Compare(base, newer, th)
+			var buf bytes.Buffer
+			if err := cmp.Markdown(&buf); err != nil {
+				return err
+			}
+			e.stdout.Write(buf.Bytes())
+			if p := c.String("summary"); p != "" {
+				f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+				if err != nil {
+					return err
+				}
+				_, werr := f.Write(buf.Bytes())
+				if cerr := f.Close(); werr == nil {
+					werr = cerr
+				}
+				if werr != nil {
+					return werr
+				}
+			}
+			if cmp.Regressions > 0 {
+				return withCode(exitRegression, fmt.Errorf("%d regression(s) between %s and %s", cmp.Regressions, c.Args().Get(0), c.Args().Get(1)))
+			}
+			return nil
+		},
+	}
+}
