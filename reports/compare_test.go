@@ -28,7 +28,9 @@ func runOf(id string, n int, score func(b string, l, i int) float64, ms func(b s
 	return out
 }
 
-func flat(v float64) func(string, int, int) float64 { return func(string, int, int) float64 { return v } }
+func flat(v float64) func(string, int, int) float64 {
+	return func(string, int, int) float64 { return v }
+}
 
 // jitter gives timings around base with deterministic noise.
 func jitter(base float64) func(string, int, int) float64 {
