@@ -151,5 +151,9 @@ func (m *Manifest) Write(dir string) error {
 		os.Remove(tmp.Name())
 		return err
 	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
 	return os.Rename(tmp.Name(), filepath.Join(dir, ManifestName))
 }

@@ -28,7 +28,7 @@ const (
 	exitFailure     = 1 // anything else (I/O, merge conflicts)
 	exitBadConfig   = 2 // bad flags, suite or parameters: nothing ran
 	exitRunFailed   = 3 // the run could not complete (or cells failed with --fail-on-errors)
-	exitRegression  = 4 // compare found a regression (reserved for compare)
+	exitRegression  = 4 // compare found a regression
 	exitInterrupted = 130
 )
 

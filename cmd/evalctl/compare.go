@@ -42,6 +42,10 @@ func compareCommand(e *env) *cli.Command {
 				return fmt.Errorf("compare: no records in %s", map[bool]string{true: c.Args().Get(0), false: c.Args().Get(1)}[len(base) == 0])
 			}
 			cmp := reports.Compare(base, newer, th)
+			if len(cmp.Diffs) == 0 {
+				// Nothing paired: a gate that compares nothing must not pass.
+				return fmt.Errorf("compare: no cell of %s is in %s: cells pair by key, which hashes the suite seed and every backend and task parameter (different suites, or parameter defaults changed since the base run?)", c.Args().Get(1), c.Args().Get(0))
+			}
 			var buf bytes.Buffer
 			if err := cmp.Markdown(&buf); err != nil {
 				return err

@@ -264,6 +264,10 @@ func TestCompareExitCodes(t *testing.T) {
 	if s, err := os.ReadFile(summary); err != nil || !bytes.Contains(s, []byte("REGRESSION")) {
 		t.Errorf("summary file: %v", err)
 	}
+	other := run("other", "--set", "seed=2")
+	if _, errs, code := evalctl(t, "", "compare", a, other); code != exitFailure || !strings.Contains(errs, "no cell") {
+		t.Errorf("runs with no cell in common: exit %d, %s", code, errs)
+	}
 	if _, _, code := evalctl(t, "", "compare", a); code != exitBadConfig {
 		t.Errorf("one argument: exit %d", code)
 	}
