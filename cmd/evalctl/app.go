@@ -83,7 +83,7 @@ func newApp(e *env) *cli.App {
 		DisableSliceFlagSeparator: true,
 		ExitErrHandler:            func(*cli.Context, error) {},
 		Commands: []*cli.Command{
-			runCommand(e), reportCommand(e), compareCommand(e), listCommand(e), mergeCommand(e), versionCommand(e),
+			runCommand(e), reportCommand(e), compareCommand(e), adviseCommand(e), listCommand(e), mergeCommand(e), versionCommand(e),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return withCode(exitBadConfig, err)

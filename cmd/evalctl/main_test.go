@@ -275,3 +275,18 @@ func TestCompareExitCodes(t *testing.T) {
 		t.Errorf("slowdown < 1: exit %d", code)
 	}
 }
+
+func TestAdvise(t *testing.T) {
+	dir := t.TempDir()
+	if _, errs, code := evalctl(t, "", "run", "smoke", "--out", dir, "--run-id", "a", "--no-report"); code != 0 {
+		t.Fatal(errs)
+	}
+	out, errs, code := evalctl(t, "", "advise", filepath.Join(dir, "a"), "--timing", "decode_ms")
+	if code != 0 || !strings.Contains(out, "## Effective length (needle_recall >= 0.856)") || !strings.Contains(out, "| dense |") ||
+		!strings.Contains(out, "## Switch-threshold advice: sparse vs dense (attention)") || !strings.Contains(out, "| 4K |") {
+		t.Errorf("advise: exit %d\n%s%s", code, out, errs)
+	}
+	if _, errs, code := evalctl(t, "", "advise", filepath.Join(dir, "a"), "--sparse", "nope"); code != exitBadConfig || !strings.Contains(errs, "nope") {
+		t.Errorf("unknown label: exit %d %s", code, errs)
+	}
+}
