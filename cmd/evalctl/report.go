@@ -100,14 +100,76 @@ func writeReport(e *env, inputs []string, out, format string, plots bool, md io.
 	if _, err := md.Write(buf.Bytes()); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "report: %s (%d records)\n", path, len(recs))
+	var csvBuf, htmlBuf bytes.Buffer
+	if err := s.CSV(&csvBuf); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "report.csv"), csvBuf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	if plots {
+		if err := s.HTML(&htmlBuf, "evalctl report"); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(out, "report.html"), htmlBuf.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stderr, "report: %s, report.csv%s (%d records)\n", path, map[bool]string{true: ", report.html", false: ""}[plots], len(recs))
 	if plots {
 		dir := filepath.Join(out, "plots")
 		files, err := s.Plots(dir, format)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "plots: %s (%d files)\n", dir, len(files))
+		extra, err := extraPlots(s, recs, dir, format)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "plots: %s (%d files)\n", dir, len(files)+extra)
 	}
 	return nil
+}
+
+// extraPlots draws, for each task, the needle heatmaps (when the records
+// have several depths) and the accuracy-vs-speedup Pareto plots (when they
+// carry speedup_prefill), for the task's headline score: needle_recall when
+// it has one, else its first score.
+func extraPlots(s *reports.Summary, recs []*record.Record, dir, format string) (int, error) {
+	n := 0
+	for _, task := range s.Tasks() {
+		score, speed := "", false
+		for _, m := range s.Metrics(task) {
+			switch {
+			case m.Kind == reports.KindScore && (score == "" || m.Name == "needle_recall"):
+				score = m.Name
+			case m.Name == "speedup_prefill":
+				speed = true
+			}
+		}
+		if score == "" {
+			continue
+		}
+		depths := map[float64]bool{}
+		for _, r := range recs {
+			if r.Task == task {
+				depths[r.Depth] = true
+			}
+		}
+		if len(depths) > 1 {
+			files, err := reports.NeedleHeatmaps(recs, task, score, dir, format)
+			if err != nil {
+				return n, err
+			}
+			n += len(files)
+		}
+		if speed {
+			files, err := reports.ParetoPlots(recs, task, score, "speedup_prefill", dir, format)
+			if err != nil {
+				return n, err
+			}
+			n += len(files)
+		}
+	}
+	return n, nil
 }
