@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -87,5 +88,28 @@ func TestEffectiveLength(t *testing.T) {
 		if got[b] != w {
 			t.Errorf("%s: effective length %d, want %d", b, got[b], w)
 		}
+	}
+}
+
+// A pass/fail score gets the Wilson interval, inside [0, 1]; a fractional
+// score keeps the t-interval.
+func TestWilsonForBinaryScores(t *testing.T) {
+	s := New()
+	for i := 0; i < 10; i++ {
+		pass := 0.0
+		if i < 8 {
+			pass = 1
+		}
+		s.Add(&record.Record{V: 1, Key: fmt.Sprint("p", i), Task: "t", Backend: "b", Length: 1024, Scores: map[string]float64{"pass": pass, "frac": 0.5 + 0.01*float64(i)}})
+	}
+	st, _ := s.Cell("t", "pass", "b", 1024)
+	if st.Method != "wilson" || math.Abs(st.Low-0.4902) > 1e-4 || math.Abs(st.High-0.9433) > 1e-4 {
+		t.Errorf("pass: %+v", st)
+	}
+	if got := formatStat(st); got != "0.800 [0.490, 0.943]" {
+		t.Errorf("formatted %q", got)
+	}
+	if st, _ := s.Cell("t", "frac", "b", 1024); st.Method != "" || !st.HasInterval {
+		t.Errorf("frac: %+v", st)
 	}
 }

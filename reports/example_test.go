@@ -26,7 +26,7 @@ func ExampleSummary_Markdown() {
 	// Output:
 	// Runs: demo.
 	//
-	// Cells are means over samples and needle depths; ± is the half-width of the 95% interval for the mean; — means no data; (n err) counts error records.
+	// Cells are means over samples and needle depths; ± is the half-width of the 95% interval for the mean ([low, high]: the Wilson interval of a pass/fail score); — means no data; (n err) counts error records.
 	//
 	// ## niah
 	//

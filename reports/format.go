@@ -93,7 +93,10 @@ func formatHalfWidth(hw, mean float64) string {
 // interval.
 func formatStat(st Stat) string {
 	s := formatValue(st.Mean)
-	if st.HasInterval {
+	switch {
+	case st.HasInterval && st.Method == "wilson":
+		s += " [" + formatValue(st.Low) + ", " + formatValue(st.High) + "]"
+	case st.HasInterval:
 		s += " ±" + formatHalfWidth(st.HalfWidth(), st.Mean)
 	}
 	return s

@@ -31,7 +31,7 @@ func (s *Summary) Markdown(w io.Writer) error {
 	if runs := s.Runs(); len(runs) > 0 {
 		fmt.Fprintf(bw, "Runs: %s.\n\n", strings.Join(runs, ", "))
 	}
-	fmt.Fprintln(bw, "Cells are means over samples and needle depths; ± is the half-width of the 95% interval for the mean; — means no data; (n err) counts error records.")
+	fmt.Fprintln(bw, "Cells are means over samples and needle depths; ± is the half-width of the 95% interval for the mean ([low, high]: the Wilson interval of a pass/fail score); — means no data; (n err) counts error records.")
 	for _, task := range tasks {
 		fmt.Fprintf(bw, "\n## %s\n", task)
 		lengths := s.Lengths(task)

@@ -20,6 +20,9 @@ type Stat struct {
 	// equal Mean.
 	HasInterval bool
 	Low, High   float64
+	// Method names the interval: "" for the t-interval of the mean,
+	// "wilson" for the Wilson interval of a pass/fail score (asymmetric).
+	Method string
 }
 
 // HalfWidth returns the half-width of the 95% interval for the mean, or 0

@@ -3,6 +3,7 @@ package reports
 import (
 	"cmp"
 	"fmt"
+	rstats "github.com/evalctl/evalctl/reports/stats"
 	"math"
 	"slices"
 
@@ -275,7 +276,30 @@ func (s *Summary) Cell(task, metric, backend string, length int) (Stat, bool) {
 	if c == nil || len(c.xs) == 0 {
 		return Stat{}, false
 	}
-	return Describe(c.xs), true
+	st := Describe(c.xs)
+	if m.info.Kind == KindScore {
+		wilsonIfBinary(&st, c.xs)
+	}
+	return st, true
+}
+
+// wilsonIfBinary replaces the t-interval of a score whose every value is 0
+// or 1 (a pass/fail score) by the Wilson score interval of the proportion,
+// which stays inside [0, 1] and is right for small samples and proportions
+// near 0 or 1, where mean ± t·sd/√n is not.
+func wilsonIfBinary(st *Stat, xs []float64) {
+	successes := 0
+	for _, x := range xs {
+		switch x {
+		case 1:
+			successes++
+		case 0:
+		default:
+			return
+		}
+	}
+	w := rstats.Wilson(successes, len(xs), 0.95)
+	st.HasInterval, st.Low, st.High, st.Method = true, w.Low, w.High, "wilson"
 }
 
 // Errors returns the number of error records of a (task, backend, length)

@@ -85,7 +85,8 @@ func init() {
 		UsesDepth: true,
 		Metrics: []string{"needle_recall", "mass_recall", "oracle_overlap", "rel_l2_error", "attended_fraction",
 			"blocks_per_query", "prefill_gflop", "cost_speedup_prefill", "cost_speedup_decode", "decode_kv_mib",
-			"prefill_gflops", "decode_gbps", "cache_mib", "prefill_ms", "prefill_us_per_token", "decode_ms"},
+			"prefill_gflops", "decode_gbps", "prefill_tokens_per_s", "decode_tokens_per_s", "speedup_prefill", "speedup_decode",
+			"bound_fraction_prefill", "bound_fraction_decode", "cache_mib", "prefill_ms", "prefill_us_per_token", "decode_ms"},
 		New: New,
 		Check: func(p params.Set) error {
 			_, err := New(tasks.Config{Params: p})
@@ -526,6 +527,12 @@ func (t *Task) score(e *refEntry, resp *modes.Response) (*tasks.Result, error) {
 	}
 	if dt > 0 {
 		res.Metrics["decode_gbps"] = record.Value{Value: float64(resp.Decode.KVBytes) / 1e9 / dt, Unit: "GB/s", Better: record.Higher}
+	}
+	if pt > 0 {
+		res.Metrics["prefill_tokens_per_s"] = record.Value{Value: float64(qTokens) / pt, Unit: "tok/s", Better: record.Higher}
+	}
+	if dt > 0 {
+		res.Metrics["decode_tokens_per_s"] = record.Value{Value: 1 / dt, Unit: "tok/s", Better: record.Higher}
 	}
 	res.Timings["prefill_ms"] = record.Value{Value: pt * 1e3, Unit: "ms", Better: record.Lower}
 	res.Timings["prefill_us_per_token"] = record.Value{Value: pt * 1e6 / float64(qTokens), Unit: "us", Better: record.Lower}
