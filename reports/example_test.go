@@ -39,6 +39,14 @@ func ExampleSummary_Markdown() {
 	//
 	// Samples per cell: 4.
 	//
+	// ### Effective length
+	//
+	// The longest tested length up to which the score stays at or above the threshold at every length (— : below it already at the shortest).
+	//
+	// | score | dense | sparse |
+	// |:--|--:|--:|
+	// | accuracy (>= 0.856) | 32K | 32K |
+	//
 	// ### Warnings
 	//
 	// - sparse @ 32K: 1 error record

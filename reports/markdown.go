@@ -48,6 +48,7 @@ func (s *Summary) Markdown(w io.Writer) error {
 		if shown == 0 {
 			fmt.Fprintln(bw, "\nNo values: every record of this task failed.")
 		}
+		s.writeEffectiveLengths(bw, task, backends)
 		if ws := s.taskWarnings(task); len(ws) > 0 {
 			fmt.Fprintf(bw, "\n### Warnings\n\n")
 			for _, line := range warningLines(ws) {
@@ -152,4 +153,54 @@ func warningLines(ws []Warning) []string {
 		lines = append(lines, strings.Join(where, ", ")+": "+k.message)
 	}
 	return lines
+}
+
+// EffectiveThreshold is RULER's effective-length threshold: 85.6 on a 0-100
+// score scale, 0.856 on a 0-1 scale.
+const EffectiveThreshold = 0.856
+
+// writeEffectiveLengths writes, for each score of a task measured at more
+// than one length, each backend's effective length (see EffectiveLength).
+// The threshold is EffectiveThreshold, times 100 for a score on a 0-100
+// scale (one whose means exceed 1).
+func (s *Summary) writeEffectiveLengths(w io.Writer, task string, backends []string) {
+	if len(s.Lengths(task)) < 2 {
+		return
+	}
+	var rows []string
+	for _, m := range s.Metrics(task) {
+		if m.Kind != KindScore || !s.hasData(task, m.Name) {
+			continue
+		}
+		th := EffectiveThreshold
+		for _, b := range backends {
+			for _, n := range s.Lengths(task) {
+				if st, ok := s.Cell(task, m.Name, b, n); ok && st.Mean > 1 {
+					th = 100 * EffectiveThreshold
+				}
+			}
+		}
+		eff := s.EffectiveLength(task, m.Name, th)
+		cells := make([]string, 0, len(backends))
+		for _, b := range backends {
+			v := "—"
+			if e, ok := eff[b]; ok && e > 0 {
+				v = FormatLength(e)
+			}
+			cells = append(cells, v)
+		}
+		rows = append(rows, fmt.Sprintf("| %s (>= %g) | %s |", escapeCell(m.Name), th, strings.Join(cells, " | ")))
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n### Effective length\n\nThe longest tested length up to which the score stays at or above the threshold at every length (— : below it already at the shortest).\n\n")
+	head := make([]string, len(backends))
+	for i, b := range backends {
+		head[i] = escapeCell(b)
+	}
+	fmt.Fprintf(w, "| score | %s |\n|:--|%s\n", strings.Join(head, " | "), strings.Repeat("--:|", len(backends)))
+	for _, r := range rows {
+		fmt.Fprintln(w, r)
+	}
 }
