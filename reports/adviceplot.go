@@ -16,7 +16,7 @@ import (
 )
 
 // Colours and marks of the advice plot: within tolerance (bluish green
-// circles) or not (vermillion crosses).
+// circles) or not (vermillion triangles).
 var (
 	advicePlotAccurate   = palette[2]
 	advicePlotInaccurate = palette[1]
@@ -32,7 +32,7 @@ func advicePlotLabel(denseLen int) string {
 // time) against context length (log2 axis, 1K, 2K ...; linear if a length
 // is not positive), a horizontal "break-even" line at 1, the points marked
 // by whether the sparse score stayed within Tolerance of dense's (green
-// circles) or not (vermillion crosses), and, when DenseLen > 0, a vertical
+// circles) or not (vermillion triangles), and, when DenseLen > 0, a vertical
 // dashed line at DenseLen labelled "recommended dense_len = 16K". Rows
 // whose speedup is not finite are left out. The title is
 // "Switching advice: <sparse> vs <dense> (<task>)".
@@ -59,9 +59,6 @@ func (a *Advice) Plot() (*plot.Plot, error) {
 	}
 	if len(all) == 0 {
 		return nil, fmt.Errorf("reports: advice plot: no finite speedup for %s vs %s (%s)", a.Sparse, a.Dense, a.Task)
-	}
-	if a.DenseLen <= 0 && !logX {
-		logX = false
 	}
 
 	p := plot.New()
@@ -159,7 +156,7 @@ func (a *Advice) Plot() (*plot.Plot, error) {
 		label  string
 	}{
 		{good, advicePlotAccurate, draw.CircleGlyph{}, fmt.Sprintf("%s within %g of %s", a.Score, a.Tolerance, a.Dense)},
-		{bad, advicePlotInaccurate, draw.CrossGlyph{}, fmt.Sprintf("%s loses more than %g", a.Score, a.Tolerance)},
+		{bad, advicePlotInaccurate, draw.PyramidGlyph{}, fmt.Sprintf("%s loses more than %g", a.Score, a.Tolerance)},
 	} {
 		if len(g.xys) == 0 {
 			continue

@@ -23,6 +23,7 @@ func adviseCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "score", Value: "needle_recall", Usage: "score that must stay within the tolerance"},
 			&cli.Float64Flag{Name: "tolerance", Value: 0.02, Usage: "largest accepted drop of the sparse score below dense's"},
 			&cli.Float64Flag{Name: "threshold", Value: 0.856, Usage: "score threshold of the effective length (RULER uses 85.6 on a 0-100 scale)"},
+			&cli.StringFlag{Name: "plot", Usage: "also draw the evidence (speedup vs length, break-even, recommendation) to this .png or .svg file"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -62,6 +63,12 @@ func adviseCommand(e *env) *cli.Command {
 			}
 			if err := a.Markdown(&buf); err != nil {
 				return err
+			}
+			if p := c.String("plot"); p != "" {
+				if err := a.SavePlot(p); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stderr, "plot: %s\n", p)
 			}
 			_, err = e.stdout.Write(buf.Bytes())
 			return err

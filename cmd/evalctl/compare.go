@@ -21,12 +21,31 @@ func compareCommand(e *env) *cli.Command {
 			&cli.Float64Flag{Name: "max-slowdown", Value: def.MaxSlowdown, Usage: "largest allowed ratio of a timing's median, new/base"},
 			&cli.Float64Flag{Name: "alpha", Value: def.Alpha, Usage: "significance level of the paired test on timings"},
 			&cli.StringFlag{Name: "summary", Usage: "also append the markdown to this file (e.g. $GITHUB_STEP_SUMMARY)"},
+			&cli.StringFlag{Name: "config", Usage: "YAML file of thresholds (max_score_drop, max_slowdown, alpha); flags given explicitly override it"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
 				return badConfig("compare takes two runs, BASE and NEW; got %d arguments", c.NArg())
 			}
-			th := reports.Thresholds{MaxScoreDrop: c.Float64("max-score-drop"), MaxSlowdown: c.Float64("max-slowdown"), Alpha: c.Float64("alpha")}
+			th := reports.DefaultThresholds()
+			if p := c.String("config"); p != "" {
+				data, err := os.ReadFile(p)
+				if err != nil {
+					return badConfig("--config: %v", err)
+				}
+				if th, err = reports.ParseThresholds(data, p); err != nil {
+					return withCode(exitBadConfig, err)
+				}
+			}
+			if c.IsSet("max-score-drop") {
+				th.MaxScoreDrop = c.Float64("max-score-drop")
+			}
+			if c.IsSet("max-slowdown") {
+				th.MaxSlowdown = c.Float64("max-slowdown")
+			}
+			if c.IsSet("alpha") {
+				th.Alpha = c.Float64("alpha")
+			}
 			if th.MaxScoreDrop < 0 || th.MaxSlowdown < 1 || th.Alpha <= 0 || th.Alpha >= 1 {
 				return badConfig("thresholds: --max-score-drop %g (>= 0), --max-slowdown %g (>= 1), --alpha %g (in (0, 1))", th.MaxScoreDrop, th.MaxSlowdown, th.Alpha)
 			}

@@ -281,7 +281,11 @@ func TestAdvise(t *testing.T) {
 	if _, errs, code := evalctl(t, "", "run", "smoke", "--out", dir, "--run-id", "a", "--no-report"); code != 0 {
 		t.Fatal(errs)
 	}
-	out, errs, code := evalctl(t, "", "advise", filepath.Join(dir, "a"), "--timing", "decode_ms")
+	plotPath := filepath.Join(dir, "advice.png")
+	out, errs, code := evalctl(t, "", "advise", filepath.Join(dir, "a"), "--timing", "decode_ms", "--plot", plotPath)
+	if st, err := os.Stat(plotPath); err != nil || st.Size() < 1000 {
+		t.Errorf("advice plot: %v", err)
+	}
 	if code != 0 || !strings.Contains(out, "## Effective length (needle_recall >= 0.856)") || !strings.Contains(out, "| dense |") ||
 		!strings.Contains(out, "## Switch-threshold advice: sparse vs dense (attention)") || !strings.Contains(out, "| 4K |") {
 		t.Errorf("advise: exit %d\n%s%s", code, out, errs)

@@ -126,6 +126,11 @@ func writeReport(e *env, inputs []string, out, format string, plots bool, md io.
 		if err != nil {
 			return err
 		}
+		lat, err := s.LatencyPlots(dir, format, "dense")
+		if err != nil {
+			return err
+		}
+		extra += len(lat)
 		fmt.Fprintf(e.stderr, "plots: %s (%d files)\n", dir, len(files)+extra)
 	}
 	return nil
