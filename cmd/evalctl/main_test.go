@@ -146,6 +146,15 @@ func TestRunReportEndToEnd(t *testing.T) {
 	if code != 0 || again != string(first) {
 		t.Errorf("report from run dir differs from the run's report (exit %d)", code)
 	}
+	text, _, code := evalctl(t, "", "report", runDir, "--out", filepath.Join(dir, "rt"), "--no-plots", "--text")
+	if code != 0 || strings.Contains(text, "|:--") || !strings.Contains(text, "needle_recall (score, higher is better)\n---") {
+		t.Errorf("report --text: exit %d\n%s", code, text)
+	}
+	for _, f := range []string{"report.csv", "report.html"} {
+		if st, err := os.Stat(filepath.Join(runDir, f)); err != nil || st.Size() < 100 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
 	segs, _ := record.Segments(runDir)
 	raw, _ := os.ReadFile(segs[0])
 	fromStdin, _, code := evalctl(t, string(raw), "report", "-", "--out", filepath.Join(dir, "r2"), "--no-plots")

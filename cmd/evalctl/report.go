@@ -21,7 +21,8 @@ func reportCommand(e *env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "directory for report.md and plots/ (default: the run directory when one is given, else ./report)"},
 			&cli.StringFlag{Name: "format", Value: "png", Usage: "plot format: png or svg"},
-			&cli.BoolFlag{Name: "no-plots", Usage: "write the markdown only"},
+			&cli.BoolFlag{Name: "no-plots", Usage: "write the tables only (markdown and CSV; no plots, no HTML)"},
+			&cli.BoolFlag{Name: "text", Usage: "print the tables as plain aligned text instead of markdown"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -37,6 +38,9 @@ func reportCommand(e *env) *cli.Command {
 				if c.NArg() == 1 && isDir(c.Args().First()) {
 					out = c.Args().First()
 				}
+			}
+			if c.Bool("text") {
+				return writeReport(e, c.Args().Slice(), out, format, !c.Bool("no-plots"), textWriter{e.stdout})
 			}
 			return writeReport(e, c.Args().Slice(), out, format, !c.Bool("no-plots"), e.stdout)
 		},
@@ -97,7 +101,11 @@ func writeReport(e *env, inputs []string, out, format string, plots bool, md io.
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return err
 	}
-	if _, err := md.Write(buf.Bytes()); err != nil {
+	if tw, ok := md.(textWriter); ok {
+		if err := s.Text(tw.Writer); err != nil {
+			return err
+		}
+	} else if _, err := md.Write(buf.Bytes()); err != nil {
 		return err
 	}
 	var csvBuf, htmlBuf bytes.Buffer
@@ -178,3 +186,6 @@ func extraPlots(s *reports.Summary, recs []*record.Record, dir, format string) (
 	}
 	return n, nil
 }
+
+// textWriter marks the stdout copy of a report as wanted in plain text.
+type textWriter struct{ io.Writer }
