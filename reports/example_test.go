@@ -47,6 +47,16 @@ func ExampleSummary_Markdown() {
 	// |:--|--:|--:|
 	// | accuracy (>= 0.856) | 32K | 32K |
 	//
+	// ### Paired with dense
+	//
+	// On the same samples: scores as mean difference (backend − dense), timings as the ratio of medians; p from McNemar (pass/fail scores) or the Wilcoxon signed-rank test.
+	//
+	// accuracy (score):
+	//
+	// | backend | 4K | 32K |
+	// |:--|--:|--:|
+	// | sparse | −0.00410 (p=0.0719) | −0.0328 (p=0.0719) |
+	//
 	// ### Warnings
 	//
 	// - sparse @ 32K: 1 error record

@@ -80,7 +80,16 @@ type cellKey struct {
 // values holds the accepted values of one group.
 type values struct {
 	xs        []float64
-	nonFinite int // NaN or infinite values, excluded
+	ids       []sampleID // the sample of each value, for pairing backends
+	nonFinite int        // NaN or infinite values, excluded
+}
+
+// sampleID identifies a sample across backends: records of one sample
+// share its seed (and depth and index).
+type sampleID struct {
+	seed   int64
+	depth  float64
+	sample int
 }
 
 // conflict counts values excluded from a metric because their kind or unit
@@ -154,14 +163,15 @@ func (s *Summary) Add(r *record.Record) {
 		t.errors[key]++
 		return
 	}
+	id := sampleID{r.Seed, r.Depth, r.Sample}
 	for name, v := range r.Scores {
-		t.add(key, KindScore, name, v, "score", record.Higher)
+		t.add(key, id, KindScore, name, v, "score", record.Higher)
 	}
 	for name, v := range r.Metrics {
-		t.add(key, KindMetric, name, v.Value, v.Unit, v.Better)
+		t.add(key, id, KindMetric, name, v.Value, v.Unit, v.Better)
 	}
 	for name, v := range r.Timings {
-		t.add(key, KindTiming, name, v.Value, v.Unit, v.Better)
+		t.add(key, id, KindTiming, name, v.Value, v.Unit, v.Better)
 	}
 }
 
@@ -169,7 +179,7 @@ func (s *Summary) Add(r *record.Record) {
 // unit and direction; later values of another kind or unit are excluded
 // (mixing "ms" and "s" would make every statistic meaningless) and counted
 // for a warning. A differing direction is only warned about.
-func (t *taskData) add(key cellKey, kind Kind, name string, v float64, unit string, better record.Better) {
+func (t *taskData) add(key cellKey, id sampleID, kind Kind, name string, v float64, unit string, better record.Better) {
 	m := t.metrics[name]
 	if m == nil {
 		m = &metricData{
@@ -204,6 +214,7 @@ func (t *taskData) add(key cellKey, kind Kind, name string, v float64, unit stri
 		return
 	}
 	c.xs = append(c.xs, v)
+	c.ids = append(c.ids, id)
 }
 
 // Tasks returns the tasks seen, sorted.

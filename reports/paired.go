@@ -1,0 +1,205 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	rstats "github.com/evalctl/evalctl/reports/stats"
+)
+
+// PairedReference is the backend label the paired tests compare against.
+const PairedReference = "dense"
+
+// Paired is a paired test of one backend against the reference on the same
+// samples, for one metric and length.
+type Paired struct {
+	Pairs int
+	// Diff is the mean of (backend - reference) for scores, and the ratio
+	// of medians (backend / reference) for timings.
+	Diff float64
+	Test rstats.Test
+}
+
+// PairedTest pairs the values of backend and the reference (PairedReference)
+// by sample at one length: McNemar for a pass/fail score, Wilcoxon
+// signed-rank for other scores and for timings. ok is false when the metric
+// is neither a score nor a timing or no sample has both.
+func (s *Summary) PairedTest(task, metric, backend string, length int) (Paired, bool) {
+	t := s.tasks[task]
+	if t == nil || t.metrics[metric] == nil {
+		return Paired{}, false
+	}
+	m := t.metrics[metric]
+	if m.info.Kind != KindScore && m.info.Kind != KindTiming {
+		return Paired{}, false
+	}
+	ref, other := m.cells[cellKey{PairedReference, length}], m.cells[cellKey{backend, length}]
+	if ref == nil || other == nil {
+		return Paired{}, false
+	}
+	byID := map[sampleID]float64{}
+	for i, id := range ref.ids {
+		byID[id] = ref.xs[i]
+	}
+	var xs, ys []float64 // reference, backend
+	for i, id := range other.ids {
+		if r, ok := byID[id]; ok {
+			xs = append(xs, r)
+			ys = append(ys, other.xs[i])
+		}
+	}
+	if len(xs) == 0 {
+		return Paired{}, false
+	}
+	p := Paired{Pairs: len(xs)}
+	if m.info.Kind == KindTiming {
+		a, b := rstats.Percentiles(xs, 50)[0], rstats.Percentiles(ys, 50)[0]
+		p.Diff = b / a
+		p.Test = rstats.Wilcoxon(ys, xs)
+		return p, true
+	}
+	var sum float64
+	binary := true
+	b, c := 0, 0 // reference right & backend wrong, and the reverse
+	for i := range xs {
+		sum += ys[i] - xs[i]
+		for _, v := range []float64{xs[i], ys[i]} {
+			if v != 0 && v != 1 {
+				binary = false
+			}
+		}
+		switch {
+		case xs[i] == 1 && ys[i] == 0:
+			b++
+		case xs[i] == 0 && ys[i] == 1:
+			c++
+		}
+	}
+	p.Diff = sum / float64(len(xs))
+	if binary {
+		p.Test = rstats.McNemar(b, c)
+	} else {
+		p.Test = rstats.Wilcoxon(ys, xs)
+	}
+	return p, true
+}
+
+// writePaired writes, for each score and timing of a task with a reference
+// backend, a table of the other backends' paired differences to it.
+func (s *Summary) writePaired(w io.Writer, task string, backends []string, lengths []int) {
+	hasRef := false
+	for _, b := range backends {
+		hasRef = hasRef || b == PairedReference
+	}
+	if !hasRef || len(backends) < 2 {
+		return
+	}
+	header := false
+	for _, m := range s.Metrics(task) {
+		if m.Kind != KindScore && m.Kind != KindTiming {
+			continue
+		}
+		var rows []string
+		for _, b := range backends {
+			if b == PairedReference {
+				continue
+			}
+			cells := make([]string, len(lengths))
+			any := false
+			for i, n := range lengths {
+				p, ok := s.PairedTest(task, m.Name, b, n)
+				if !ok {
+					cells[i] = "—"
+					continue
+				}
+				any = true
+				cells[i] = formatPaired(m.Kind, p)
+			}
+			if any {
+				rows = append(rows, fmt.Sprintf("| %s | %s |", escapeCell(b), strings.Join(cells, " | ")))
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(w, "\n### Paired with %s\n\nOn the same samples: scores as mean difference (backend − %s), timings as the ratio of medians; p from McNemar (pass/fail scores) or the Wilcoxon signed-rank test.\n", PairedReference, PairedReference)
+			header = true
+		}
+		heads := make([]string, len(lengths))
+		for i, n := range lengths {
+			heads[i] = FormatLength(n)
+		}
+		fmt.Fprintf(w, "\n%s (%s):\n\n| backend | %s |\n|:--|%s\n", m.Name, m.Kind, strings.Join(heads, " | "), strings.Repeat("--:|", len(lengths)))
+		for _, r := range rows {
+			fmt.Fprintln(w, r)
+		}
+	}
+}
+
+func formatPaired(kind Kind, p Paired) string {
+	pv := "p=—"
+	if !math.IsNaN(p.Test.PValue) {
+		pv = "p=" + formatValue(p.Test.PValue)
+	}
+	if kind == KindTiming {
+		switch {
+		case p.Diff > 0 && p.Diff < 1:
+			return fmt.Sprintf("%sx faster (%s)", formatValue(1/p.Diff), pv)
+		case p.Diff >= 1:
+			return fmt.Sprintf("%sx slower (%s)", formatValue(p.Diff), pv)
+		}
+		return "—"
+	}
+	sign := "+"
+	if p.Diff < 0 {
+		sign = "−"
+	}
+	return fmt.Sprintf("%s%s (%s)", sign, formatValue(math.Abs(p.Diff)), pv)
+}
+
+// writePercentiles writes p50/p90/p99 of every timing of a task.
+func (s *Summary) writePercentiles(w io.Writer, task string, backends []string, lengths []int) {
+	first := true
+	for _, m := range s.Metrics(task) {
+		if m.Kind != KindTiming {
+			continue
+		}
+		md := s.tasks[task].metrics[m.Name]
+		var rows []string
+		for _, b := range backends {
+			cells := make([]string, len(lengths))
+			any := false
+			for i, n := range lengths {
+				c := md.cells[cellKey{b, n}]
+				if c == nil || len(c.xs) == 0 {
+					cells[i] = "—"
+					continue
+				}
+				any = true
+				q := rstats.Percentiles(c.xs, 50, 90, 99)
+				cells[i] = fmt.Sprintf("%s / %s / %s", formatValue(q[0]), formatValue(q[1]), formatValue(q[2]))
+			}
+			if any {
+				rows = append(rows, fmt.Sprintf("| %s | %s |", escapeCell(b), strings.Join(cells, " | ")))
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		if first {
+			fmt.Fprintf(w, "\n### Timing percentiles\n\np50 / p90 / p99 over samples and depths (linear interpolation between ranks).\n")
+			first = false
+		}
+		heads := make([]string, len(lengths))
+		for i, n := range lengths {
+			heads[i] = FormatLength(n)
+		}
+		fmt.Fprintf(w, "\n%s (%s):\n\n| backend | %s |\n|:--|%s\n", m.Name, m.Unit, strings.Join(heads, " | "), strings.Repeat("--:|", len(lengths)))
+		for _, r := range rows {
+			fmt.Fprintln(w, r)
+		}
+	}
+}
