@@ -112,6 +112,13 @@ func (s *Summary) HTML(w io.Writer, title string) error {
 		if shown == 0 {
 			fmt.Fprintf(bw, "<p>No values: every record of this task failed.</p>\n")
 		}
+		// The derived sections of the markdown report (effective length,
+		// timing percentiles, paired tests), converted.
+		var extra bytes.Buffer
+		s.writeEffectiveLengths(&extra, task, backends)
+		s.writePercentiles(&extra, task, backends, lengths)
+		s.writePaired(&extra, task, backends, lengths)
+		markdownToHTML(bw, extra.String())
 		fmt.Fprintf(bw, "</section>\n")
 	}
 
@@ -211,4 +218,44 @@ func htmlInlineSVG(svg, label string) string {
 		svg = strings.Replace(stripped, xlink, "", 1)
 	}
 	return strings.Replace(svg, "<svg ", `<svg class="plot" role="img" aria-label="`+html.EscapeString(label)+`" `, 1)
+}
+
+// markdownToHTML converts the small markdown subset the report's derived
+// sections use (### headings, pipe tables, paragraphs) to escaped HTML.
+func markdownToHTML(w io.Writer, md string) {
+	inTable := false
+	for _, line := range strings.Split(md, "\n") {
+		if strings.HasPrefix(line, "|") {
+			cells := strings.Split(strings.Trim(line, "|"), "|")
+			first := strings.TrimSpace(cells[0])
+			if strings.HasPrefix(first, ":--") || strings.HasPrefix(first, "--") {
+				continue
+			}
+			tag := "td"
+			if !inTable {
+				fmt.Fprintf(w, "<table>\n")
+				inTable, tag = true, "th"
+			}
+			fmt.Fprintf(w, "<tr>")
+			for _, c := range cells {
+				fmt.Fprintf(w, "<%s>%s</%s>", tag, html.EscapeString(strings.ReplaceAll(strings.TrimSpace(c), `\|`, "|")), tag)
+			}
+			fmt.Fprintf(w, "</tr>\n")
+			continue
+		}
+		if inTable {
+			fmt.Fprintf(w, "</table>\n")
+			inTable = false
+		}
+		switch {
+		case strings.TrimSpace(line) == "":
+		case strings.HasPrefix(line, "### "):
+			fmt.Fprintf(w, "<h3>%s</h3>\n", html.EscapeString(strings.TrimPrefix(line, "### ")))
+		default:
+			fmt.Fprintf(w, "<p>%s</p>\n", html.EscapeString(line))
+		}
+	}
+	if inTable {
+		fmt.Fprintf(w, "</table>\n")
+	}
 }

@@ -149,11 +149,27 @@ func TestHTMLStructure(t *testing.T) {
 				metrics = append(metrics, m.Name)
 			}
 		}
-		if strings.Join(sec.h3, "|") != strings.Join(metrics, "|") {
-			t.Errorf("section %s: <h3> %q, want %q", id, sec.h3, metrics)
+		// Then the derived sections of the markdown report, converted.
+		var extra bytes.Buffer
+		s.writeEffectiveLengths(&extra, task, s.Backends(task))
+		s.writePercentiles(&extra, task, s.Backends(task), s.Lengths(task))
+		s.writePaired(&extra, task, s.Backends(task), s.Lengths(task))
+		headings, tables := append([]string(nil), metrics...), len(metrics)
+		inTable := false
+		for _, line := range strings.Split(extra.String(), "\n") {
+			if strings.HasPrefix(line, "### ") {
+				headings = append(headings, strings.TrimPrefix(line, "### "))
+			}
+			if strings.HasPrefix(line, "|") && !inTable {
+				tables++
+			}
+			inTable = strings.HasPrefix(line, "|")
 		}
-		if sec.tables != len(metrics) {
-			t.Errorf("section %s: %d tables, want %d", id, sec.tables, len(metrics))
+		if strings.Join(sec.h3, "|") != strings.Join(headings, "|") {
+			t.Errorf("section %s: <h3> %q, want %q", id, sec.h3, headings)
+		}
+		if sec.tables != tables {
+			t.Errorf("section %s: %d tables, want %d", id, sec.tables, tables)
 		}
 		if sec.svgs != len(metrics) {
 			t.Errorf("section %s: %d inline SVG plots, want %d", id, sec.svgs, len(metrics))
