@@ -116,6 +116,7 @@ func (s *Summary) HTML(w io.Writer, title string) error {
 		// timing percentiles, paired tests), converted.
 		var extra bytes.Buffer
 		s.writeEffectiveLengths(&extra, task, backends)
+		s.writeSpeed(&extra, task, backends, lengths)
 		s.writePercentiles(&extra, task, backends, lengths)
 		s.writePaired(&extra, task, backends, lengths)
 		markdownToHTML(bw, extra.String())

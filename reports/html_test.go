@@ -152,6 +152,7 @@ func TestHTMLStructure(t *testing.T) {
 		// Then the derived sections of the markdown report, converted.
 		var extra bytes.Buffer
 		s.writeEffectiveLengths(&extra, task, s.Backends(task))
+		s.writeSpeed(&extra, task, s.Backends(task), s.Lengths(task))
 		s.writePercentiles(&extra, task, s.Backends(task), s.Lengths(task))
 		s.writePaired(&extra, task, s.Backends(task), s.Lengths(task))
 		headings, tables := append([]string(nil), metrics...), len(metrics)

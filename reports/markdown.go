@@ -49,6 +49,7 @@ func (s *Summary) Markdown(w io.Writer) error {
 			fmt.Fprintln(bw, "\nNo values: every record of this task failed.")
 		}
 		s.writeEffectiveLengths(bw, task, backends)
+		s.writeSpeed(bw, task, backends, lengths)
 		s.writePercentiles(bw, task, backends, lengths)
 		s.writePaired(bw, task, backends, lengths)
 		if ws := s.taskWarnings(task); len(ws) > 0 {

@@ -203,3 +203,50 @@ func (s *Summary) writePercentiles(w io.Writer, task string, backends []string, 
 		}
 	}
 }
+
+// writeSpeed writes, for a task whose records carry a measured speedup over
+// dense next to its cost-model bound (speedup_prefill and
+// cost_speedup_prefill, and the same for decode), one table per phase with
+// "measured (bound)" in each cell.
+func (s *Summary) writeSpeed(w io.Writer, task string, backends []string, lengths []int) {
+	first := true
+	for _, phase := range []string{"prefill", "decode"} {
+		measured, bound := "speedup_"+phase, "cost_speedup_"+phase
+		if !s.hasData(task, measured) || !s.hasData(task, bound) {
+			continue
+		}
+		var rows []string
+		for _, b := range backends {
+			cells := make([]string, len(lengths))
+			any := false
+			for i, n := range lengths {
+				m, ok1 := s.Cell(task, measured, b, n)
+				c, ok2 := s.Cell(task, bound, b, n)
+				if !ok1 || !ok2 {
+					cells[i] = "—"
+					continue
+				}
+				any = true
+				cells[i] = fmt.Sprintf("%sx (%sx)", formatValue(m.Mean), formatValue(c.Mean))
+			}
+			if any {
+				rows = append(rows, fmt.Sprintf("| %s | %s |", escapeCell(b), strings.Join(cells, " | ")))
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		if first {
+			fmt.Fprintf(w, "\n### Speedup over dense\n\nMeasured speedup over the dense kernels on the same samples, with the cost-model bound in brackets.\n")
+			first = false
+		}
+		heads := make([]string, len(lengths))
+		for i, n := range lengths {
+			heads[i] = FormatLength(n)
+		}
+		fmt.Fprintf(w, "\n%s:\n\n| backend | %s |\n|:--|%s\n", phase, strings.Join(heads, " | "), strings.Repeat("--:|", len(lengths)))
+		for _, r := range rows {
+			fmt.Fprintln(w, r)
+		}
+	}
+}
