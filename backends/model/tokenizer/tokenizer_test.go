@@ -1,0 +1,174 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+const refDir = "../../../testdata/refmodels/tokenizers"
+
+var names = []string{"bytelevel-gpt2", "bytelevel-llama3", "sentencepiece-bpe"}
+
+type refCase struct {
+	Text    string   `json:"text"`
+	IDs     []int    `json:"ids"`
+	Tokens  []string `json:"tokens"`
+	Decoded string   `json:"decoded"`
+}
+
+type refTok struct {
+	VocabSize int       `json:"vocab_size"`
+	Cases     []refCase `json:"cases"`
+}
+
+func loadRef(t testing.TB) map[string]refTok {
+	data, err := os.ReadFile(filepath.Join(refDir, "reference.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r map[string]refTok
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func mustLoad(t testing.TB, name string) *Tokenizer {
+	tk, err := Load(filepath.Join(refDir, name, "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+func TestReference(t *testing.T) {
+	ref := loadRef(t)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			tk := mustLoad(t, name)
+			r, ok := ref[name]
+			if !ok || len(r.Cases) == 0 {
+				t.Fatalf("no reference cases for %s", name)
+			}
+			if tk.VocabSize() != r.VocabSize {
+				t.Errorf("VocabSize = %d, want %d", tk.VocabSize(), r.VocabSize)
+			}
+			for i, c := range r.Cases {
+				got := tk.Encode(c.Text)
+				if !slices.Equal(got, c.IDs) {
+					var toks []string
+					for _, id := range got {
+						toks = append(toks, tk.idToToken[id])
+					}
+					t.Errorf("case %d %q: ids\n got  %v %q\n want %v %q", i, c.Text, got, toks, c.IDs, c.Tokens)
+				}
+				if d := tk.Decode(c.IDs); d != c.Decoded {
+					t.Errorf("case %d: Decode = %q, want %q", i, d, c.Decoded)
+				}
+				for j, tok := range c.Tokens {
+					if id, ok := tk.TokenID(tok); !ok || id != c.IDs[j] {
+						t.Errorf("case %d: TokenID(%q) = %d, %v, want %d", i, tok, id, ok, c.IDs[j])
+					}
+				}
+				if c.Decoded == c.Text {
+					if rt := tk.Decode(tk.Encode(c.Text)); rt != c.Text {
+						t.Errorf("case %d: round trip %q, want %q", i, rt, c.Text)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestAddedTokensMatchedFirst(t *testing.T) {
+	tk := mustLoad(t, "bytelevel-gpt2")
+	got := tk.Encode("<s>x</s>")
+	want := append(append([]int{1}, tk.Encode("x")...), 2)
+	if !slices.Equal(got, want) {
+		t.Errorf("Encode = %v, want %v", got, want)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	base, err := os.ReadFile(filepath.Join(refDir, "bytelevel-gpt2", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(base, &doc); err != nil {
+		t.Fatal(err)
+	}
+	mod := func(f func(map[string]any)) []byte {
+		var d map[string]any
+		b, _ := json.Marshal(doc)
+		_ = json.Unmarshal(b, &d)
+		f(d)
+		out, _ := json.Marshal(d)
+		return out
+	}
+	cases := []struct {
+		data []byte
+		want string
+	}{
+		{[]byte("{"), "tokenizer.json: invalid JSON"},
+		{mod(func(d map[string]any) { d["pre_tokenizer"] = map[string]any{"type": "Metaspace"} }), `tokenizer.json: pre_tokenizer: type "Metaspace" is not supported`},
+		{mod(func(d map[string]any) { d["model"].(map[string]any)["type"] = "WordPiece" }), `model type "WordPiece" is not supported`},
+		{mod(func(d map[string]any) {
+			d["pre_tokenizer"] = map[string]any{"type": "Split", "pattern": map[string]any{"Regex": `\w+`}, "behavior": "Isolated"}
+		}), `Split regex "\\w+" is not supported`},
+		{mod(func(d map[string]any) { d["decoder"] = map[string]any{"type": "WordPiece"} }), `decoder: type "WordPiece" is not supported`},
+		{mod(func(d map[string]any) { d["normalizer"] = map[string]any{"type": "NFKC"} }), `normalizer: type "NFKC" is not supported`},
+		{mod(func(d map[string]any) { delete(d, "model") }), `missing key "model"`},
+	}
+	for i, c := range cases {
+		_, err := Parse(c.data, "tokenizer.json")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("case %d: err = %v, want containing %q", i, err, c.want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(refDir, name, "tokenizer.json"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("{}"))
+	f.Add([]byte(`{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tk, err := Parse(data, "fuzz.json")
+		if err != nil {
+			return
+		}
+		_ = tk.Decode(tk.Encode(string(data[:min(len(data), 64)])))
+	})
+}
+
+func FuzzEncode(f *testing.F) {
+	tks := map[string]*Tokenizer{}
+	for _, name := range names {
+		tks[name] = mustLoad(f, name)
+	}
+	for _, c := range loadRef(f)["bytelevel-gpt2"].Cases {
+		f.Add(c.Text)
+	}
+	f.Add("a\r\n \n  \t'S'LL\u00a0\u3000x ſ")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, name := range names {
+			tk := tks[name]
+			ids := tk.Encode(s)
+			d := tk.Decode(ids)
+			if strings.HasPrefix(name, "bytelevel") && utf8.ValidString(s) && d != s {
+				t.Errorf("%s: Decode(Encode(%q)) = %q", name, s, d)
+			}
+		}
+	})
+}
