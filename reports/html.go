@@ -74,7 +74,7 @@ func (s *Summary) HTML(w io.Writer, title string) error {
 		fmt.Fprintf(bw, "<p>No records.</p>\n</header>\n</body>\n</html>\n")
 		return bw.Flush()
 	}
-	fmt.Fprintf(bw, "<p class=\"legend\">Cells are means over samples and needle depths; ± is the half-width of the 95%% interval for the mean; — means no data; (n err) counts error records.</p>\n")
+	fmt.Fprintf(bw, "<p class=\"legend\">Cells are means over samples and needle depths; ± is the half-width of the 95%% interval for the mean ([low, high]: the Wilson interval of a pass/fail score); — means no data; (n err) counts error records.</p>\n")
 
 	ids := htmlTaskIDs(tasks)
 	fmt.Fprintf(bw, "<nav>\n<ul>\n")
