@@ -11,6 +11,7 @@
 package tokenizer
 
 import (
+	"container/heap"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -516,6 +517,19 @@ func (t *Tokenizer) bpe(w string, ids []int) []int {
 			lastUnk = true
 		}
 	}
+	if naiveMerge {
+		return append(ids, t.mergeNaive(syms)...)
+	}
+	return append(ids, t.merge(syms)...)
+}
+
+// naiveMerge makes bpe use mergeNaive, for the tests that compare the two.
+var naiveMerge bool
+
+// mergeNaive applies the merges to syms by repeated scans: the lowest-rank
+// adjacent pair first, the leftmost on ties. O(n^2); kept as the oracle of
+// merge in the tests.
+func (t *Tokenizer) mergeNaive(syms []int) []int {
 	for len(syms) > 1 {
 		best, bestRank, bestID := -1, 0, 0
 		for i := 0; i+1 < len(syms); i++ {
@@ -529,7 +543,87 @@ func (t *Tokenizer) bpe(w string, ids []int) []int {
 		syms[best] = bestID
 		syms = append(syms[:best+1], syms[best+2:]...)
 	}
-	return append(ids, syms...)
+	return syms
+}
+
+// candidate is a mergeable adjacent pair: the symbol at pos and its right
+// neighbour, which held ids left and right when it was queued.
+type candidate struct{ rank, pos, left, right int }
+
+type candidates []candidate
+
+func (h candidates) Len() int { return len(h) }
+func (h candidates) Less(i, j int) bool {
+	if h[i].rank != h[j].rank {
+		return h[i].rank < h[j].rank
+	}
+	return h[i].pos < h[j].pos
+}
+func (h candidates) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *candidates) Push(x any)   { *h = append(*h, x.(candidate)) }
+func (h *candidates) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// merge applies the merges to syms with the same result as mergeNaive in
+// O(n log n): symbols form a linked list, candidate pairs wait in a heap
+// ordered by (rank, position), and a popped pair that is no longer adjacent
+// with the same ids is stale and skipped. Positions are those of the first
+// symbol of each merged run, so the heap order is left to right.
+func (t *Tokenizer) merge(syms []int) []int {
+	n := len(syms)
+	if n < 2 {
+		return syms
+	}
+	next := make([]int, n)
+	prev := make([]int, n)
+	for i := range syms {
+		next[i], prev[i] = i+1, i-1
+	}
+	next[n-1] = -1
+	h := &candidates{}
+	push := func(i int) {
+		j := next[i]
+		if i < 0 || j < 0 {
+			return
+		}
+		if m, ok := t.merges[[2]int{syms[i], syms[j]}]; ok {
+			heap.Push(h, candidate{m.rank, i, syms[i], syms[j]})
+		}
+	}
+	for i := 0; i+1 < n; i++ {
+		push(i)
+	}
+	alive := make([]bool, n)
+	for i := range alive {
+		alive[i] = true
+	}
+	for h.Len() > 0 {
+		c := heap.Pop(h).(candidate)
+		i := c.pos
+		j := next[i]
+		if !alive[i] || j < 0 || syms[i] != c.left || syms[j] != c.right {
+			continue // stale
+		}
+		syms[i] = t.merges[[2]int{c.left, c.right}].id
+		alive[j] = false
+		next[i] = next[j]
+		if next[j] >= 0 {
+			prev[next[j]] = i
+		}
+		if prev[i] >= 0 {
+			push(prev[i])
+		}
+		push(i)
+	}
+	out := syms[:0]
+	for i := 0; i >= 0; i = next[i] {
+		out = append(out, syms[i])
+	}
+	return out
 }
 
 // Decode turns ids back into text. Unknown ids are skipped; special tokens

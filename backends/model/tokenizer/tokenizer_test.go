@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -171,4 +172,33 @@ func FuzzEncode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The heap-based merge gives the same ids as the naive scan, on random
+// texts made of the corpus words (so merges, ties and overlapping pairs are
+// common) for each reference tokenizer.
+func TestMergeMatchesNaive(t *testing.T) {
+	words := strings.Fields("the of and to in is that needle haystack attention sparse dense block query aaa aaaa ll ss 12345 7281934 Zürich naïve 日本語 🙂 don't it's")
+	for _, name := range []string{"bytelevel-gpt2", "bytelevel-llama3", "sentencepiece-bpe"} {
+		tk, err := Load("../../../testdata/refmodels/tokenizers/" + name + "/tokenizer.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(uint64(len(name)), 9))
+		for trial := 0; trial < 200; trial++ {
+			var b strings.Builder
+			for i := rng.IntN(40); i >= 0; i-- {
+				b.WriteString(words[rng.IntN(len(words))])
+				b.WriteString([]string{" ", "  ", "", ", ", "\n"}[rng.IntN(5)])
+			}
+			text := b.String()
+			got := tk.Encode(text)
+			naiveMerge = true
+			want := tk.Encode(text)
+			naiveMerge = false
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: %q: heap merge %v, naive %v", name, text, got, want)
+			}
+		}
+	}
 }
