@@ -36,7 +36,7 @@ func TestSQuAD(t *testing.T) {
 		{"Rock 'n' Roll", "rock n roll"},       // ASCII punctuation removed
 		{"naïve café", "naïve café"},           // non-ASCII letters kept
 		{"«quoted» — dash", "«quoted» — dash"}, // non-ASCII punctuation kept, as SQuAD's script does
-		{"«a» b", "«» b"},                      // an article between non-word characters goes
+		{"«a» b", "« » b"},                     // an article between non-word characters goes, leaving a space
 		{"the_end a1", "theend a1"},            // "_" is ASCII punctuation: removed first
 		{"", ""},
 	}
