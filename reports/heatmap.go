@@ -4,11 +4,8 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -310,18 +307,6 @@ func heatmapPlot(recs []*record.Record, task, score, backend string, g heatmapGr
 	return p
 }
 
-// heatmapFormat validates a plot format and returns the file extension.
-func heatmapFormat(format string) (string, error) {
-	ext := strings.ToLower(format)
-	if ext == "" {
-		ext = "png"
-	}
-	if ext != "png" && ext != "svg" {
-		return "", fmt.Errorf("reports: plot format %q: want \"png\" or \"svg\"", format)
-	}
-	return ext, nil
-}
-
 // NeedleHeatmaps writes the needle-in-a-haystack heatmaps of score in task
 // into dir (created if needed), one per backend label, and returns the
 // paths written. format is "png" (the default when empty) or "svg".
@@ -341,7 +326,7 @@ func heatmapFormat(format string) (string, error) {
 // Files are named <task>_<score>_heatmap_<backend>.<ext>, sanitised like
 // [Summary.Plots], with a numeric suffix should two names collide.
 func NeedleHeatmaps(recs []*record.Record, task, score, dir, format string) ([]string, error) {
-	ext, err := heatmapFormat(format)
+	ext, err := plotFormat(format)
 	if err != nil {
 		return nil, err
 	}
@@ -360,27 +345,18 @@ func NeedleHeatmaps(recs []*record.Record, task, score, dir, format string) ([]s
 	if len(backends) == 0 {
 		return nil, fmt.Errorf("reports: no data for task %q score %q", task, score)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("reports: plot directory: %w", err)
+	files, err := newPlotFiles(dir, ext)
+	if err != nil {
+		return nil, err
 	}
 	lengths, depths := heatmapAxes(recs, task, score)
 	scale := heatmapScale(recs, task, score)
-	var paths []string
-	used := map[string]bool{}
 	for _, b := range backends {
 		g := computeHeatmapGrid(recs, task, score, b, lengths, depths)
 		p := heatmapPlot(recs, task, score, b, g, scale)
-		base := sanitize(task) + "_" + sanitize(score) + "_heatmap_" + sanitize(b)
-		name := base
-		for i := 2; used[name]; i++ {
-			name = base + "-" + strconv.Itoa(i)
+		if err := files.save(p, sanitize(task)+"_"+sanitize(score)+"_heatmap_"+sanitize(b)); err != nil {
+			return files.paths, err
 		}
-		used[name] = true
-		path := filepath.Join(dir, name+"."+ext)
-		if err := savePlot(p, path, ext); err != nil {
-			return paths, err
-		}
-		paths = append(paths, path)
 	}
-	return paths, nil
+	return files.paths, nil
 }

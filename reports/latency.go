@@ -5,11 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -219,18 +215,14 @@ func (s *Summary) LatencyPlot(task, timing, dense, bound string) (*plot.Plot, er
 // when empty) or "svg". dense is the label of the dense backend. Timings
 // that are absent or have nothing to draw are skipped quietly.
 func (s *Summary) LatencyPlots(dir, format, dense string) ([]string, error) {
-	ext := strings.ToLower(format)
-	if ext == "" {
-		ext = "png"
+	ext, err := plotFormat(format)
+	if err != nil {
+		return nil, err
 	}
-	if ext != "png" && ext != "svg" {
-		return nil, fmt.Errorf("reports: plot format %q: want \"png\" or \"svg\"", format)
+	files, err := newPlotFiles(dir, ext)
+	if err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("reports: plot directory: %w", err)
-	}
-	var paths []string
-	used := map[string]bool{}
 	for _, task := range s.Tasks() {
 		for _, tb := range latencyTimings {
 			if !s.hasData(task, tb.timing) {
@@ -241,20 +233,12 @@ func (s *Summary) LatencyPlots(dir, format, dense string) ([]string, error) {
 				continue
 			}
 			if err != nil {
-				return paths, err
+				return files.paths, err
 			}
-			base := sanitize(task) + "_latency_" + sanitize(tb.timing)
-			name := base
-			for i := 2; used[name]; i++ {
-				name = base + "-" + strconv.Itoa(i)
+			if err := files.save(p, sanitize(task)+"_latency_"+sanitize(tb.timing)); err != nil {
+				return files.paths, err
 			}
-			used[name] = true
-			path := filepath.Join(dir, name+"."+ext)
-			if err := savePlot(p, path, ext); err != nil {
-				return paths, err
-			}
-			paths = append(paths, path)
 		}
 	}
-	return paths, nil
+	return files.paths, nil
 }

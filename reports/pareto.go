@@ -4,10 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
-	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -287,7 +284,7 @@ func paretoPlot(task, score, speed string, d paretoData, colors map[string]int) 
 // Files are named <task>_pareto_<score>_<speed>_<LEN>.<ext> with LEN as
 // [FormatLength] writes it (1K, 32K), sanitised like [Summary.Plots].
 func ParetoPlots(recs []*record.Record, task, score, speed, dir, format string) ([]string, error) {
-	ext, err := heatmapFormat(format)
+	ext, err := plotFormat(format)
 	if err != nil {
 		return nil, err
 	}
@@ -295,8 +292,9 @@ func ParetoPlots(recs []*record.Record, task, score, speed, dir, format string) 
 	if len(data) == 0 {
 		return nil, fmt.Errorf("reports: no data for task %q with score %q and speed %q", task, score, speed)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("reports: plot directory: %w", err)
+	files, err := newPlotFiles(dir, ext)
+	if err != nil {
+		return nil, err
 	}
 	var backends []string
 	seen := map[string]bool{}
@@ -313,24 +311,14 @@ func ParetoPlots(recs []*record.Record, task, score, speed, dir, format string) 
 	for i, b := range backends {
 		colors[b] = i
 	}
-	var paths []string
-	used := map[string]bool{}
 	for _, d := range data {
 		p, err := paretoPlot(task, score, speed, d, colors)
 		if err != nil {
-			return paths, err
+			return files.paths, err
 		}
-		base := sanitize(task) + "_pareto_" + sanitize(score) + "_" + sanitize(speed) + "_" + sanitize(FormatLength(d.Length))
-		name := base
-		for i := 2; used[name]; i++ {
-			name = base + "-" + strconv.Itoa(i)
+		if err := files.save(p, sanitize(task)+"_pareto_"+sanitize(score)+"_"+sanitize(speed)+"_"+sanitize(FormatLength(d.Length))); err != nil {
+			return files.paths, err
 		}
-		used[name] = true
-		path := filepath.Join(dir, name+"."+ext)
-		if err := savePlot(p, path, ext); err != nil {
-			return paths, err
-		}
-		paths = append(paths, path)
 	}
-	return paths, nil
+	return files.paths, nil
 }

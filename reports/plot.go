@@ -37,18 +37,14 @@ const logSpan = 100
 // '_' (and a numeric suffix should two names collide). Metrics without any
 // finite value are skipped. See [Summary.Plot] for what a plot shows.
 func (s *Summary) Plots(dir, format string) ([]string, error) {
-	ext := strings.ToLower(format)
-	if ext == "" {
-		ext = "png"
+	ext, err := plotFormat(format)
+	if err != nil {
+		return nil, err
 	}
-	if ext != "png" && ext != "svg" {
-		return nil, fmt.Errorf("reports: plot format %q: want \"png\" or \"svg\"", format)
+	files, err := newPlotFiles(dir, ext)
+	if err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("reports: plot directory: %w", err)
-	}
-	var paths []string
-	used := map[string]bool{}
 	for _, task := range s.Tasks() {
 		for _, m := range s.Metrics(task) {
 			if !s.hasData(task, m.Name) {
@@ -56,22 +52,59 @@ func (s *Summary) Plots(dir, format string) ([]string, error) {
 			}
 			p, err := s.Plot(task, m.Name)
 			if err != nil {
-				return paths, err
+				return files.paths, err
 			}
-			base := sanitize(task) + "_" + sanitize(m.Name)
-			name := base
-			for i := 2; used[name]; i++ {
-				name = base + "-" + strconv.Itoa(i)
+			if err := files.save(p, sanitize(task)+"_"+sanitize(m.Name)); err != nil {
+				return files.paths, err
 			}
-			used[name] = true
-			path := filepath.Join(dir, name+"."+ext)
-			if err := savePlot(p, path, ext); err != nil {
-				return paths, err
-			}
-			paths = append(paths, path)
 		}
 	}
-	return paths, nil
+	return files.paths, nil
+}
+
+// plotFormat validates a plot format ("" means png) and returns the file
+// extension.
+func plotFormat(format string) (string, error) {
+	ext := strings.ToLower(format)
+	if ext == "" {
+		ext = "png"
+	}
+	if ext != "png" && ext != "svg" {
+		return "", fmt.Errorf("reports: plot format %q: want \"png\" or \"svg\"", format)
+	}
+	return ext, nil
+}
+
+// plotFiles writes the plots of one call into one directory, each under a
+// unique name, and keeps the paths written.
+type plotFiles struct {
+	dir, ext string
+	used     map[string]bool
+	paths    []string
+}
+
+// newPlotFiles creates dir for plots with extension ext.
+func newPlotFiles(dir, ext string) (*plotFiles, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("reports: plot directory: %w", err)
+	}
+	return &plotFiles{dir: dir, ext: ext, used: map[string]bool{}}, nil
+}
+
+// save writes p as dir/base.ext, with a -2, -3 ... suffix when an earlier
+// plot of this call took that name.
+func (f *plotFiles) save(p *plot.Plot, base string) error {
+	name := base
+	for i := 2; f.used[name]; i++ {
+		name = base + "-" + strconv.Itoa(i)
+	}
+	f.used[name] = true
+	path := filepath.Join(f.dir, name+"."+f.ext)
+	if err := savePlot(p, path, f.ext); err != nil {
+		return err
+	}
+	f.paths = append(f.paths, path)
+	return nil
 }
 
 // sanitize keeps letters, digits, '.', '-' and '_' and replaces anything
