@@ -1,0 +1,7 @@
+package model
+
+import "fmt"
+
+func loadGGUF(path string) (*Model, error) {
+	return nil, fmt.Errorf("%s: GGUF loading is not built yet", path)
+}
