@@ -71,7 +71,7 @@ type Model struct {
 }
 
 type layer struct {
-	attnNorm, mlpNorm        []float32
+	attnNorm, mlpNorm          []float32
 	q, k, v, o, gate, up, down linear
 }
 

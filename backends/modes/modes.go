@@ -155,7 +155,51 @@ func sparseConfig(p params.Set) attention.SparseConfig {
 	}
 }
 
+// builders holds every mode's constructor and parameters by name, for
+// backends that embed a mode choice (the model runtime).
+var builders = map[string]builder{}
+
+type builder struct {
+	specs []params.Spec
+	mk    func(p params.Set) (attention.Mode, error)
+}
+
+// Names lists the attention modes, in a fixed order.
+func Names() []string { return []string{"dense", "sparse", "switching", "streaming", "oracle"} }
+
+// Specs returns the union of the parameters of the named modes (the first
+// mode's spec wins for a name several share); their defaults agree.
+func Specs(names ...string) []params.Spec {
+	var out []params.Spec
+	seen := map[string]bool{}
+	for _, n := range names {
+		for _, s := range builders[n].specs {
+			if !seen[s.Name] {
+				seen[s.Name] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// Build constructs the named mode from p, which must hold that mode's
+// parameters (it may hold more). It also returns the block size of the
+// mode's selection statistics.
+func Build(name string, p params.Set) (attention.Mode, int, error) {
+	b, ok := builders[name]
+	if !ok {
+		return nil, 0, fmt.Errorf("unknown attention mode %q (known: %v)", name, Names())
+	}
+	m, err := b.mk(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	return m, p.Int("block_size"), nil
+}
+
 func register(name, help string, specs []params.Spec, mk func(p params.Set) (attention.Mode, error)) {
+	builders[name] = builder{specs: specs, mk: mk}
 	backends.Register(backends.Info{
 		Name: name, Help: help, Params: specs,
 		Check: func(p params.Set) error { _, err := mk(p); return err },

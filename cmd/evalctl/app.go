@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	_ "github.com/evalctl/evalctl/backends/model"  // registers the native model runtime
 	_ "github.com/evalctl/evalctl/backends/modes"  // registers the attention modes
 	_ "github.com/evalctl/evalctl/tasks/attention" // registers the attention suite
 )

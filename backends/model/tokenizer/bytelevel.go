@@ -10,6 +10,27 @@ const gpt2Pattern = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]
 
 const llama3Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 
+// qwen2Pattern is llama3Pattern with digits split one at a time.
+const qwen2Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+
+// splitPattern is a pre-tokenizer regex this package implements by hand:
+// its name (the llama.cpp pre-tokenizer name a GGUF file stores), the exact
+// pattern string of tokenizer.json, and the matcher.
+type splitPattern struct {
+	name    string
+	pattern string
+	match   func(rs []rune, i int) int
+}
+
+var (
+	gpt2Split   = &splitPattern{"gpt-2", gpt2Pattern, matchGPT2}
+	llama3Split = &splitPattern{"llama-bpe", llama3Pattern, matchLlama3}
+	qwen2Split  = &splitPattern{"qwen2", qwen2Pattern, matchQwen2}
+)
+
+// splitPatterns are the Split regexes accepted in tokenizer.json.
+var splitPatterns = []*splitPattern{gpt2Split, llama3Split, qwen2Split}
+
 var (
 	byteToRune [256]rune
 	runeToByte = map[rune]byte{}
@@ -92,7 +113,7 @@ func contraction(rs []rune, i int, fold bool) int {
 	return 0
 }
 
-// spaceNotBeforeNonSpace implements \s+(?!\S) followed by the \s+ fallback.
+// trailingSpace implements \s+(?!\S) followed by the \s+ fallback.
 func trailingSpace(rs []rune, i int) int {
 	k := run(rs, i, isS)
 	if k == 0 {
@@ -127,7 +148,15 @@ func matchGPT2(rs []rune, i int) int {
 func isCRLF(r rune) bool { return r == '\r' || r == '\n' }
 
 // matchLlama3 returns the length in runes of the Llama-3 pattern match at i.
-func matchLlama3(rs []rune, i int) int {
+func matchLlama3(rs []rune, i int) int { return matchDigitRuns(rs, i, 3) }
+
+// matchQwen2 returns the length in runes of the Qwen2 pattern match at i.
+func matchQwen2(rs []rune, i int) int { return matchDigitRuns(rs, i, 1) }
+
+// matchDigitRuns returns the length in runes of the match at i of the
+// Llama-3 pattern family, whose members differ only in the longest run of
+// digits one piece takes: \p{N}{1,maxDigits}.
+func matchDigitRuns(rs []rune, i int, maxDigits int) int {
 	if n := contraction(rs, i, true); n > 0 {
 		return n
 	}
@@ -139,7 +168,7 @@ func matchLlama3(rs []rune, i int) int {
 		return run(rs, i, isL)
 	}
 	if isN(r) {
-		return min(3, run(rs, i, isN))
+		return min(maxDigits, run(rs, i, isN))
 	}
 	if n := optPrefixRun(rs, i, other); n > 0 {
 		return n + run(rs, i+n, isCRLF)

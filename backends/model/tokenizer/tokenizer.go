@@ -37,6 +37,13 @@ type Tokenizer struct {
 	pretok     []pretokStep
 	decoder    []decStep
 	vocabSize  int
+
+	// What only a GGUF-style vocabulary says, kept for Vocab: nil, nil,
+	// false and -1 for a tokenizer.json.
+	scores      []float32
+	types       []int32
+	scoreRanked bool // merges made from scores, not from a merge list
+	bos, eos    int
 }
 
 type merge struct{ rank, id int }
@@ -44,6 +51,7 @@ type merge struct{ rank, id int }
 type addedToken struct {
 	content string
 	id      int
+	special bool
 }
 
 type normStep struct {
@@ -52,10 +60,10 @@ type normStep struct {
 }
 
 type pretokStep struct {
-	kind   string // "bytelevel", "split"
-	split  func(rs []rune, i int) int
-	prefix bool // bytelevel add_prefix_space
-	useRe  bool // bytelevel use_regex
+	kind   string        // "bytelevel", "split"
+	pat    *splitPattern // the split regex; bytelevel's (GPT-2) when useRe
+	prefix bool          // bytelevel add_prefix_space
+	useRe  bool          // bytelevel use_regex
 }
 
 type decStep struct {
@@ -109,9 +117,6 @@ type rawComp struct {
 	UseRegex       *bool             `json:"use_regex"`
 	Start          int               `json:"start"`
 	Stop           int               `json:"stop"`
-	Normalizers    []json.RawMessage `json:"normalizers"`
-	Pretokenizers  []json.RawMessage `json:"pretokenizers"`
-	Decoders       []json.RawMessage `json:"decoders"`
 }
 
 func isNull(m json.RawMessage) bool {
@@ -155,6 +160,8 @@ func Parse(data []byte, name string) (*Tokenizer, error) {
 		idToToken: make(map[int]string, len(m.Vocab)),
 		merges:    map[[2]int]merge{},
 		unkID:     -1,
+		bos:       -1,
+		eos:       -1,
 		fuseUnk:   m.FuseUnk,
 		byteFB:    m.ByteFallback,
 		ignoreMrg: m.IgnoreMerges,
@@ -183,25 +190,31 @@ func Parse(data []byte, name string) (*Tokenizer, error) {
 		if *a.Content == "" {
 			continue
 		}
-		t.added = append(t.added, addedToken{*a.Content, *a.ID})
+		t.added = append(t.added, addedToken{*a.Content, *a.ID, a.Special})
 		t.addedByID[*a.ID] = true
 		if old, ok := t.idToToken[*a.ID]; !ok || old != *a.Content {
 			t.idToToken[*a.ID] = *a.Content
 		}
 	}
-	sort.SliceStable(t.added, func(i, j int) bool { return len(t.added[i].content) > len(t.added[j].content) })
+	t.sortAdded()
 	var err error
-	if t.normalizer, err = parseNormalizer(f.Normalizer); err != nil {
+	if t.normalizer, err = parseChain(f.Normalizer, "normalizers", parseNormalizer); err != nil {
 		return nil, errf("normalizer: %v", err)
 	}
-	if t.pretok, err = parsePretok(f.PreTokenizer); err != nil {
+	if t.pretok, err = parseChain(f.PreTokenizer, "pretokenizers", parsePretok); err != nil {
 		return nil, errf("pre_tokenizer: %v", err)
 	}
-	if t.decoder, err = parseDecoder(f.Decoder); err != nil {
+	if t.decoder, err = parseChain(f.Decoder, "decoders", parseDecoder); err != nil {
 		return nil, errf("decoder: %v", err)
 	}
 	t.vocabSize = len(t.idToToken)
 	return t, nil
+}
+
+// sortAdded orders the added tokens longest first, so that Encode takes the
+// longest at a position.
+func (t *Tokenizer) sortAdded() {
+	sort.SliceStable(t.added, func(i, j int) bool { return len(t.added[i].content) > len(t.added[j].content) })
 }
 
 func (t *Tokenizer) parseMerges(raw json.RawMessage) error {
@@ -217,28 +230,63 @@ func (t *Tokenizer) parseMerges(raw json.RawMessage) error {
 		var s string
 		var pair []string
 		if err := json.Unmarshal(it, &s); err == nil {
-			k := strings.Index(s, " ")
-			if k < 0 {
+			if !strings.Contains(s, " ") {
 				return fmt.Errorf("entry %d %q is not \"a b\"", rank, s)
 			}
-			a, b = s[:k], s[k+1:]
+			a, b, _ = splitMerge(s, t.vocab)
 		} else if err := json.Unmarshal(it, &pair); err == nil && len(pair) == 2 {
 			a, b = pair[0], pair[1]
 		} else {
 			return fmt.Errorf("entry %d is neither a string nor a pair of strings", rank)
 		}
-		ia, ok1 := t.vocab[a]
-		ib, ok2 := t.vocab[b]
-		im, ok3 := t.vocab[a+b]
-		if !ok1 || !ok2 || !ok3 {
-			return fmt.Errorf("entry %d (%q, %q) uses a token that is not in model.vocab", rank, a, b)
-		}
-		k := [2]int{ia, ib}
-		if _, dup := t.merges[k]; !dup {
-			t.merges[k] = merge{rank, im}
+		if err := t.addMerge(rank, a, b); err != nil {
+			return fmt.Errorf("entry %d: %v", rank, err)
 		}
 	}
 	return nil
+}
+
+// addMerge records that a and b merge into a+b with rank, unless the pair
+// already has a (lower) rank.
+func (t *Tokenizer) addMerge(rank int, a, b string) error {
+	ia, ok1 := t.vocab[a]
+	ib, ok2 := t.vocab[b]
+	im, ok3 := t.vocab[a+b]
+	if !ok1 || !ok2 || !ok3 {
+		return fmt.Errorf("(%q, %q) uses a token that is not in the vocabulary", a, b)
+	}
+	k := [2]int{ia, ib}
+	if _, dup := t.merges[k]; !dup {
+		t.merges[k] = merge{rank, im}
+	}
+	return nil
+}
+
+// splitMerge splits a merge written as "a b". A token may itself hold a
+// space, so every space is tried, first to last, and the first split whose
+// parts and their concatenation are all tokens wins; without one, the split
+// at the first space is returned with ok false.
+func splitMerge(s string, vocab map[string]int) (a, b string, ok bool) {
+	first := -1
+	for k := 0; k < len(s); k++ {
+		if s[k] != ' ' {
+			continue
+		}
+		if first < 0 {
+			first = k
+		}
+		a, b := s[:k], s[k+1:]
+		_, okA := vocab[a]
+		_, okB := vocab[b]
+		_, okM := vocab[a+b]
+		if okA && okB && okM {
+			return a, b, true
+		}
+	}
+	if first < 0 {
+		return s, "", false
+	}
+	return s[:first], s[first+1:], false
 }
 
 func parseComp(raw json.RawMessage) (rawComp, error) {
@@ -254,7 +302,12 @@ func stringPattern(c rawComp) (string, error) {
 	return "", fmt.Errorf("%s pattern %v is not supported (only {\"String\": ...})", c.Type, c.Pattern)
 }
 
-func parseNormalizer(raw json.RawMessage) ([]normStep, error) {
+// parseChain parses a normalizer, pre-tokenizer or decoder into a flat list
+// of steps: null gives none, a component of type "Sequence" gives the steps
+// of the components listed under key (nested Sequences flattened), and any
+// other component is parsed by leaf. Errors inside a Sequence name the
+// position, as in "pretokenizers[1]: ...".
+func parseChain[T any](raw json.RawMessage, key string, leaf func(rawComp) (T, error)) ([]T, error) {
 	if isNull(raw) {
 		return nil, nil
 	}
@@ -262,117 +315,103 @@ func parseNormalizer(raw json.RawMessage) ([]normStep, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch c.Type {
-	case "Sequence":
-		var out []normStep
-		for _, r := range c.Normalizers {
-			s, err := parseNormalizer(r)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s...)
-		}
-		return out, nil
-	case "Prepend":
-		return []normStep{{kind: "prepend", a: c.Prepend}}, nil
-	case "Replace":
-		p, err := stringPattern(c)
+	if c.Type != "Sequence" {
+		step, err := leaf(c)
 		if err != nil {
 			return nil, err
 		}
-		if p == "" {
-			return nil, fmt.Errorf("Replace with empty pattern is not supported")
-		}
-		return []normStep{{kind: "replace", a: p, b: c.Content}}, nil
+		return []T{step}, nil
 	}
-	return nil, fmt.Errorf("type %q is not supported", c.Type)
-}
-
-func parsePretok(raw json.RawMessage) ([]pretokStep, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	c, err := parseComp(raw)
-	if err != nil {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
 		return nil, err
 	}
-	switch c.Type {
-	case "Sequence":
-		var out []pretokStep
-		for _, r := range c.Pretokenizers {
-			s, err := parsePretok(r)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s...)
+	list, ok := fields[key]
+	if !ok {
+		return nil, fmt.Errorf("Sequence without %q", key)
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(list, &items); err != nil {
+		return nil, fmt.Errorf("%s: %v", key, err)
+	}
+	var out []T
+	for i, item := range items {
+		steps, err := parseChain(item, key, leaf)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", key, i, err)
 		}
-		return out, nil
+		out = append(out, steps...)
+	}
+	return out, nil
+}
+
+func parseNormalizer(c rawComp) (normStep, error) {
+	switch c.Type {
+	case "Prepend":
+		return normStep{kind: "prepend", a: c.Prepend}, nil
+	case "Replace":
+		p, err := stringPattern(c)
+		if err != nil {
+			return normStep{}, err
+		}
+		if p == "" {
+			return normStep{}, fmt.Errorf("Replace with empty pattern is not supported")
+		}
+		return normStep{kind: "replace", a: p, b: c.Content}, nil
+	}
+	return normStep{}, fmt.Errorf("type %q is not supported", c.Type)
+}
+
+func parsePretok(c rawComp) (pretokStep, error) {
+	switch c.Type {
 	case "ByteLevel":
 		useRe := true
 		if c.UseRegex != nil {
 			useRe = *c.UseRegex
 		}
-		return []pretokStep{{kind: "bytelevel", prefix: c.AddPrefixSpace, useRe: useRe, split: matchGPT2}}, nil
+		return pretokStep{kind: "bytelevel", prefix: c.AddPrefixSpace, useRe: useRe, pat: gpt2Split}, nil
 	case "Split":
 		re, ok := c.Pattern["Regex"]
 		if !ok || len(c.Pattern) != 1 {
-			return nil, fmt.Errorf("Split pattern %v is not supported (only the GPT-2 and Llama-3 regexes)", c.Pattern)
+			return pretokStep{}, fmt.Errorf("Split pattern %v is not supported (only the GPT-2, Llama-3 and Qwen2 regexes)", c.Pattern)
 		}
 		if c.Behavior != "Isolated" || c.Invert {
-			return nil, fmt.Errorf("Split behavior %q (invert %v) is not supported", c.Behavior, c.Invert)
+			return pretokStep{}, fmt.Errorf("Split behavior %q (invert %v) is not supported", c.Behavior, c.Invert)
 		}
-		switch re {
-		case gpt2Pattern:
-			return []pretokStep{{kind: "split", split: matchGPT2}}, nil
-		case llama3Pattern:
-			return []pretokStep{{kind: "split", split: matchLlama3}}, nil
+		for _, p := range splitPatterns {
+			if re == p.pattern {
+				return pretokStep{kind: "split", pat: p}, nil
+			}
 		}
-		return nil, fmt.Errorf("Split regex %q is not supported", re)
+		return pretokStep{}, fmt.Errorf("Split regex %q is not supported (only the GPT-2, Llama-3 and Qwen2 regexes)", re)
 	}
-	return nil, fmt.Errorf("type %q is not supported", c.Type)
+	return pretokStep{}, fmt.Errorf("type %q is not supported", c.Type)
 }
 
-func parseDecoder(raw json.RawMessage) ([]decStep, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	c, err := parseComp(raw)
-	if err != nil {
-		return nil, err
-	}
+func parseDecoder(c rawComp) (decStep, error) {
 	switch c.Type {
-	case "Sequence":
-		var out []decStep
-		for _, r := range c.Decoders {
-			s, err := parseDecoder(r)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s...)
-		}
-		return out, nil
 	case "ByteLevel":
-		return []decStep{{kind: "bytelevel"}}, nil
+		return decStep{kind: "bytelevel"}, nil
 	case "Replace":
 		p, err := stringPattern(c)
 		if err != nil {
-			return nil, err
+			return decStep{}, err
 		}
 		if p == "" {
-			return nil, fmt.Errorf("Replace with empty pattern is not supported")
+			return decStep{}, fmt.Errorf("Replace with empty pattern is not supported")
 		}
-		return []decStep{{kind: "replace", a: p, b: c.Content}}, nil
+		return decStep{kind: "replace", a: p, b: c.Content}, nil
 	case "ByteFallback":
-		return []decStep{{kind: "bytefallback"}}, nil
+		return decStep{kind: "bytefallback"}, nil
 	case "Fuse":
-		return []decStep{{kind: "fuse"}}, nil
+		return decStep{kind: "fuse"}, nil
 	case "Strip":
 		if utf8.RuneCountInString(c.Content) != 1 || c.Start < 0 || c.Stop < 0 {
-			return nil, fmt.Errorf("Strip content %q start %d stop %d is not supported", c.Content, c.Start, c.Stop)
+			return decStep{}, fmt.Errorf("Strip content %q start %d stop %d is not supported", c.Content, c.Start, c.Stop)
 		}
-		return []decStep{{kind: "strip", a: c.Content, start: c.Start, stop: c.Stop}}, nil
+		return decStep{kind: "strip", a: c.Content, start: c.Start, stop: c.Stop}, nil
 	}
-	return nil, fmt.Errorf("type %q is not supported", c.Type)
+	return decStep{}, fmt.Errorf("type %q is not supported", c.Type)
 }
 
 // VocabSize returns the number of distinct ids (model vocab plus added tokens).
@@ -430,14 +469,14 @@ func (t *Tokenizer) encodeSegment(s string, ids []int) []int {
 		for _, piece := range pieces {
 			switch p.kind {
 			case "split":
-				next = append(next, splitWith(piece, p.split)...)
+				next = append(next, splitWith(piece, p.pat.match)...)
 			case "bytelevel":
 				if p.prefix && !strings.HasPrefix(piece, " ") {
 					piece = " " + piece
 				}
 				parts := []string{piece}
 				if p.useRe {
-					parts = splitWith(piece, p.split)
+					parts = splitWith(piece, p.pat.match)
 				}
 				for _, q := range parts {
 					next = append(next, byteLevelEncode(q))

@@ -123,6 +123,16 @@ func TestParseErrors(t *testing.T) {
 			d["pre_tokenizer"] = map[string]any{"type": "Split", "pattern": map[string]any{"Regex": `\w+`}, "behavior": "Isolated"}
 		}), `Split regex "\\w+" is not supported`},
 		{mod(func(d map[string]any) { d["decoder"] = map[string]any{"type": "WordPiece"} }), `decoder: type "WordPiece" is not supported`},
+		{mod(func(d map[string]any) {
+			d["decoder"] = map[string]any{"type": "Sequence", "decoders": []any{
+				map[string]any{"type": "Fuse"},
+				map[string]any{"type": "Sequence", "decoders": []any{map[string]any{"type": "CTC"}}},
+			}}
+		}), `decoder: decoders[1]: decoders[0]: type "CTC" is not supported`},
+		{mod(func(d map[string]any) { d["pre_tokenizer"] = map[string]any{"type": "Sequence"} }), `pre_tokenizer: Sequence without "pretokenizers"`},
+		{mod(func(d map[string]any) {
+			d["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{map[string]any{"type": "NFC"}}}
+		}), `normalizer: normalizers[0]: type "NFC" is not supported`},
 		{mod(func(d map[string]any) { d["normalizer"] = map[string]any{"type": "NFKC"} }), `normalizer: type "NFKC" is not supported`},
 		{mod(func(d map[string]any) { delete(d, "model") }), `missing key "model"`},
 	}

@@ -1,0 +1,148 @@
+package model
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	"github.com/evalctl/evalctl/backends"
+	"github.com/evalctl/evalctl/backends/modes"
+	"github.com/evalctl/evalctl/params"
+)
+
+// The backend "model" runs the native runtime with one attention mode:
+//
+//	backends:
+//	  - name: model
+//	    label: sparse
+//	    params: {path: ./my-model, attention: sparse, topk: 16}
+//
+// Every attention mode's parameters are accepted (a mode ignores the ones it
+// does not use); backends that name the same path share one copy of the
+// weights.
+
+// DefaultPathFunc resolves the path "default" (the embedded default model),
+// when a package providing one sets it.
+var DefaultPathFunc func() (string, error)
+
+func specs() []params.Spec {
+	s := []params.Spec{
+		params.StringSpec("path", "default", "model: a Hugging Face model directory, a .gguf file, or default (the embedded model)"),
+		params.StringSpec("attention", "dense", "attention mode of every layer", modes.Names()...),
+		params.IntSpec("chunk", 8192, "most tokens per prefill forward call (0: the whole prompt at once); switching decides per call").Range(0, 1<<24),
+		params.StringSpec("template", "plain", "prompt template: plain (the prompt as is), auto (the model's chat template when it has one), or a family: chatml, llama3, llama2, minicpm, gemma"),
+	}
+	return append(s, modes.Specs(modes.Names()...)...)
+}
+
+func init() {
+	backends.Register(backends.Info{
+		Name:   "model",
+		Help:   "native Go transformer (Llama, Mistral, Qwen2, MiniCPM; HF directories or GGUF) with the chosen attention mode in every layer",
+		Params: specs(),
+		Check: func(p params.Set) error {
+			_, _, err := modes.Build(p.String("attention"), p)
+			return err
+		},
+		New: newBackend,
+	})
+}
+
+// shared holds loaded models by path, so that several backends (dense,
+// sparse, switching) of one suite share the weights.
+var shared struct {
+	sync.Mutex
+	m map[string]*sharedModel
+}
+
+type sharedModel struct {
+	model *Model
+	refs  int
+}
+
+func acquire(path string) (*Model, error) {
+	if path == "default" {
+		if DefaultPathFunc == nil {
+			return nil, fmt.Errorf("path: no default model is built in; give a model directory or .gguf file")
+		}
+		p, err := DefaultPathFunc()
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.m == nil {
+		shared.m = map[string]*sharedModel{}
+	}
+	if s, ok := shared.m[abs]; ok {
+		s.refs++
+		return s.model, nil
+	}
+	m, err := Load(abs)
+	if err != nil {
+		return nil, err
+	}
+	shared.m[abs] = &sharedModel{model: m, refs: 1}
+	return m, nil
+}
+
+func release(m *Model) {
+	shared.Lock()
+	defer shared.Unlock()
+	for k, s := range shared.m {
+		if s.model == m {
+			if s.refs--; s.refs == 0 {
+				delete(shared.m, k)
+			}
+			return
+		}
+	}
+}
+
+// Backend is the "model" backend: an Engine plus its configuration.
+type Backend struct {
+	*Engine
+	Label string
+	once  sync.Once
+}
+
+// Close releases the backend's hold on the shared weights.
+func (b *Backend) Close() error {
+	b.once.Do(func() { release(b.M) })
+	return nil
+}
+
+func newBackend(c backends.Config) (backends.Backend, error) {
+	p := c.Params
+	mode, _, err := modes.Build(p.String("attention"), p)
+	if err != nil {
+		return nil, err
+	}
+	m, err := acquire(p.String("path"))
+	if err != nil {
+		return nil, err
+	}
+	m.SetThreads(p.Int("threads"))
+	e := &Engine{M: m, Mode: mode, Chunk: p.Int("chunk"), NoPE: p.String("attention") != "dense" && p.Bool("use_nope")}
+	if err := e.setTemplate(p.String("template")); err != nil {
+		release(m)
+		return nil, err
+	}
+	return &Backend{Engine: e, Label: c.Label}, nil
+}
+
+// setTemplate chooses the prompt template.
+func (e *Engine) setTemplate(name string) error {
+	switch name {
+	case "plain":
+		e.Format = nil
+		return nil
+	}
+	return fmt.Errorf("template %q: not available yet", name)
+}
