@@ -103,25 +103,42 @@ func ropeFor(c *Config, seqLen int) rotary {
 	return rotary{invFreq: inv, scale: scale}
 }
 
-// apply rotates the heads of m tokens at positions pos0.. in place, the
-// Hugging Face way (rotate_half: dimension i pairs with i+d/2). x holds
-// m*heads*d floats, token-major.
-func (r rotary) apply(x []float32, m, heads, d, pos0 int) {
-	half := d / 2
-	cs := make([]float32, half)
-	sn := make([]float32, half)
-	for t := 0; t < m; t++ {
-		p := float64(pos0 + t)
-		for i, f := range r.invFreq {
+// table holds cos and sin (times the attention factor) of the positions
+// pos0 .. pos0+m-1: m rows of d/2.
+type ropeTable struct {
+	half    int
+	cos, sn []float32
+}
+
+func (r rotary) table(m, pos0 int) ropeTable {
+	half := len(r.invFreq)
+	t := ropeTable{half: half, cos: make([]float32, m*half), sn: make([]float32, m*half)}
+	for i := 0; i < m; i++ {
+		p := float64(pos0 + i)
+		for j, f := range r.invFreq {
 			s, c := math.Sincos(p * f)
-			cs[i], sn[i] = float32(c*r.scale), float32(s*r.scale)
+			t.cos[i*half+j], t.sn[i*half+j] = float32(c*r.scale), float32(s*r.scale)
 		}
+	}
+	return t
+}
+
+// apply rotates the heads of m tokens in place, the Hugging Face way
+// (rotate_half: dimension i pairs with i+d/2). x holds m*heads*d floats,
+// token-major.
+func (t ropeTable) apply(x []float32, m, heads int) {
+	half := t.half
+	d := 2 * half
+	for i := 0; i < m; i++ {
+		cs := t.cos[i*half : (i+1)*half]
+		sn := t.sn[i*half : (i+1)*half]
 		for h := 0; h < heads; h++ {
-			v := x[(t*heads+h)*d : (t*heads+h+1)*d]
-			for i := 0; i < half; i++ {
-				a, b := v[i], v[i+half]
-				v[i] = a*cs[i] - b*sn[i]
-				v[i+half] = b*cs[i] + a*sn[i]
+			v := x[(i*heads+h)*d : (i*heads+h+1)*d]
+			a, b := v[:half], v[half:d]
+			for j := range cs {
+				a0, b0 := a[j], b[j]
+				a[j] = a0*cs[j] - b0*sn[j]
+				b[j] = b0*cs[j] + a0*sn[j]
 			}
 		}
 	}
