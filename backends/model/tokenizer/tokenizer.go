@@ -1,13 +1,23 @@
-// Package tokenizer reads Hugging Face tokenizer.json files that use a BPE
-// model and encodes/decodes text with them.
+// Package tokenizer owns text-to-token conversion for the native model
+// runtime: it reads Hugging Face tokenizer.json files that use a BPE model,
+// builds the same tokenizers from GGUF-style vocabulary metadata (Vocab,
+// FromVocab) and gives them back in that form (Tokenizer.Vocab), and
+// encodes/decodes text with them.
 //
-// Supported components: model BPE (merges as pairs or "a b" strings,
-// byte_fallback, unk_token, fuse_unk, ignore_merges); normalizers Prepend,
-// Replace (string pattern) and Sequence of them; pre-tokenizers ByteLevel,
-// Split (GPT-2 and Llama-3 patterns only, behavior Isolated) and Sequence of
-// them; decoders ByteLevel, Replace (string pattern), ByteFallback, Fuse,
-// Strip and Sequence of them. Added tokens are matched literally in the raw
-// text (leftmost, longest) before anything else.
+// Supported tokenizer.json components: model BPE (merges as pairs or "a b"
+// strings, byte_fallback, unk_token, fuse_unk, ignore_merges); normalizers
+// Prepend, Replace (string pattern) and Sequence of them; pre-tokenizers
+// ByteLevel, Split (behavior Isolated, with exactly the GPT-2, Llama-3 or
+// Qwen2 regex, matched by hand-written code since Go's regexp has no
+// look-ahead) and Sequence of them; decoders ByteLevel, Replace (string
+// pattern), ByteFallback, Fuse, Strip and Sequence of them. Anything else
+// (NFC and other Unicode normalizers included) is an error naming it. Added
+// tokens are matched literally in the raw text (leftmost, longest) before
+// anything else.
+//
+// GGUF vocabularies: model "gpt2" (byte-level BPE, pre-tokenizers default /
+// gpt-2, llama-bpe / llama3 and qwen2) and model "llama" (SentencePiece-style
+// BPE with byte fallback, merges ranked by a merge list or by token scores).
 package tokenizer
 
 import (
@@ -32,6 +42,7 @@ type Tokenizer struct {
 	byteFB     bool
 	ignoreMrg  bool
 	added      []addedToken // sorted by length descending
+	addedFirst [256]bool    // the first bytes of the added tokens
 	addedByID  map[int]bool
 	normalizer []normStep
 	pretok     []pretokStep
@@ -212,9 +223,14 @@ func Parse(data []byte, name string) (*Tokenizer, error) {
 }
 
 // sortAdded orders the added tokens longest first, so that Encode takes the
-// longest at a position.
+// longest at a position, and notes their first bytes, so that Encode looks
+// for them only where one may start.
 func (t *Tokenizer) sortAdded() {
 	sort.SliceStable(t.added, func(i, j int) bool { return len(t.added[i].content) > len(t.added[j].content) })
+	t.addedFirst = [256]bool{}
+	for _, a := range t.added {
+		t.addedFirst[a.content[0]] = true
+	}
 }
 
 func (t *Tokenizer) parseMerges(raw json.RawMessage) error {
@@ -434,6 +450,10 @@ func (t *Tokenizer) Encode(text string) []int {
 	start := 0
 	for i := 0; i < len(text); {
 		matched := false
+		if !t.addedFirst[text[i]] {
+			i++
+			continue
+		}
 		for _, a := range t.added {
 			if strings.HasPrefix(text[i:], a.content) {
 				ids = t.encodeSegment(text[start:i], ids)

@@ -212,3 +212,21 @@ func TestMergeMatchesNaive(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkEncode(b *testing.B) {
+	var text strings.Builder
+	for _, c := range loadRef(b)["bytelevel-gpt2"].Cases {
+		text.WriteString(c.Text)
+		text.WriteString("\n")
+	}
+	s := strings.Repeat(text.String(), 20)
+	for _, name := range names {
+		tk := mustLoad(b, name)
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(s)))
+			for b.Loop() {
+				tk.Encode(s)
+			}
+		})
+	}
+}

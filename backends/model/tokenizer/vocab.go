@@ -90,8 +90,8 @@ var preNames = map[string]*splitPattern{
 // run from their scores.
 //
 // For both, tokens of type unknown, control and user-defined are added
-// tokens: matched literally in the text before anything else. Byte tokens
-// only serve byte fallback and unused tokens are never produced.
+// tokens: matched literally in the text before anything else. Only normal
+// tokens are made by score-ranked merges; byte tokens serve byte fallback.
 //
 // Errors name the field, as in "tokens[17]: duplicate token".
 func FromVocab(v Vocab) (*Tokenizer, error) {
@@ -262,8 +262,12 @@ func (t *Tokenizer) mergesFromScores() {
 // llama gets the scores -rank of the first merge making each token (0 for
 // tokens no merge makes that are a single character, below every merge for
 // longer ones), and BOS and EOS are -1, as tokenizer.json does not name
-// them: set them from the model's configuration. The Llama-3 split is
-// written as "llama-bpe", which implies ignore_merges.
+// them: set them from the model's configuration.
+//
+// GGUF has no key for ignore_merges: FromVocab turns it on for "llama-bpe"
+// only, and Vocab writes the Llama-3 split as "llama-bpe" whatever the
+// setting. A tokenizer with the setting the other way round comes back
+// different only on words that are tokens the merges do not build.
 func (t *Tokenizer) Vocab() (Vocab, error) {
 	v := Vocab{BOS: t.bos, EOS: t.eos, UNK: t.unkID}
 	switch {
