@@ -2,10 +2,12 @@ package model
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 
 	"github.com/evalctl/evalctl/backends"
+	"github.com/evalctl/evalctl/backends/model/chat"
 	"github.com/evalctl/evalctl/backends/modes"
 	"github.com/evalctl/evalctl/params"
 )
@@ -30,7 +32,7 @@ func specs() []params.Spec {
 		params.StringSpec("path", "default", "model: a Hugging Face model directory, a .gguf file, or default (the embedded model)"),
 		params.StringSpec("attention", "dense", "attention mode of every layer", modes.Names()...),
 		params.IntSpec("chunk", 8192, "most tokens per prefill forward call (0: the whole prompt at once); switching decides per call").Range(0, 1<<24),
-		params.StringSpec("template", "plain", "prompt template: plain (the prompt as is), auto (the model's chat template when it has one), or a family: chatml, llama3, llama2, minicpm, gemma"),
+		params.StringSpec("template", "plain", "prompt template: plain (the prompt as is), auto (the model's chat template when it has one, else plain), or a family", append([]string{"auto"}, chat.Names()...)...),
 	}
 	return append(s, modes.Specs(modes.Names()...)...)
 }
@@ -137,12 +139,30 @@ func newBackend(c backends.Config) (backends.Backend, error) {
 	return &Backend{Engine: e, Label: c.Label}, nil
 }
 
-// setTemplate chooses the prompt template.
+// setTemplate chooses the prompt template: plain (the prompt as is), auto
+// (the tokenizer config's chat template when the model directory has one,
+// else plain) or a family by name. A chat template formats the prompt as
+// one user message followed by the assistant turn's opening.
 func (e *Engine) setTemplate(name string) error {
-	switch name {
-	case "plain":
-		e.Format = nil
+	if name == "plain" {
+		e.Format, e.FormatAddsBOS = nil, false
 		return nil
 	}
-	return fmt.Errorf("template %q: not available yet", name)
+	cfgPath := ""
+	if st, err := os.Stat(e.M.Path); err == nil && st.IsDir() {
+		cfgPath = chat.ConfigPath(e.M.Path)
+	}
+	t, _, err := chat.Resolve(name, cfgPath)
+	if err != nil {
+		return fmt.Errorf("template %q: %w", name, err)
+	}
+	if t.Name() == "plain" {
+		e.Format, e.FormatAddsBOS = nil, false
+		return nil
+	}
+	e.Format = func(prompt string) (string, error) {
+		return t.Format([]chat.Message{{Role: "user", Content: prompt}}, true)
+	}
+	e.FormatAddsBOS = t.AddsBOS()
+	return nil
 }

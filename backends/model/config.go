@@ -78,6 +78,9 @@ type Rope struct {
 	MscaleAllDim     float64 // yarn; 0: unused
 	Truncate         bool    // yarn: floor/ceil the correction range (default true)
 	PartialRotaryDim int     // rotary dimensions; 0: the whole head
+	// FreqFactors (Type "freqs", from GGUF's rope_freqs tensor) divide
+	// each default frequency: llama.cpp's form of llama3 scaling.
+	FreqFactors []float64
 }
 
 // ConfigError is a problem with a config file, naming the file and the key.

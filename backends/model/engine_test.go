@@ -217,3 +217,26 @@ func slicesEqual(a, b []int) bool {
 	}
 	return true
 }
+
+// TestTemplates: a chat template wraps the prompt (its special tokens
+// encoded as added tokens when the tokenizer has them), plain does not, and
+// an unknown name is refused.
+func TestTemplates(t *testing.T) {
+	ctx := context.Background()
+	e := engine(t, "llama", attention.NewDense())
+	plain, _ := e.Tokenize(ctx, "hello")
+	if err := e.setTemplate("chatml"); err != nil {
+		t.Fatal(err)
+	}
+	wrapped, _ := e.Tokenize(ctx, "hello")
+	text, _ := e.Format("hello")
+	if !strings.Contains(text, "<|im_start|>user\nhello") || len(wrapped) <= len(plain) || wrapped[0] != e.M.Cfg.BOS {
+		t.Fatalf("chatml: %q -> %v (plain %v)", text, wrapped, plain)
+	}
+	if err := e.setTemplate("auto"); err != nil || e.Format != nil {
+		t.Fatalf("auto without a chat template: %v, format set %v", err, e.Format != nil)
+	}
+	if err := e.setTemplate("nonsense"); err == nil {
+		t.Fatal("unknown template accepted")
+	}
+}

@@ -97,6 +97,11 @@ func ropeFor(c *Config, seqLen int) rotary {
 				inv[i] = (1-s)*f/r.Factor + s*f
 			}
 		}
+	case "freqs":
+		fill(base)
+		for i := range inv {
+			inv[i] /= r.FreqFactors[i]
+		}
 	default:
 		fill(base)
 	}

@@ -84,7 +84,7 @@ func newApp(e *env) *cli.App {
 		DisableSliceFlagSeparator: true,
 		ExitErrHandler:            func(*cli.Context, error) {},
 		Commands: []*cli.Command{
-			runCommand(e), reportCommand(e), compareCommand(e), adviseCommand(e), listCommand(e), mergeCommand(e), versionCommand(e),
+			runCommand(e), reportCommand(e), compareCommand(e), adviseCommand(e), listCommand(e), mergeCommand(e), datasetsCommand(e), modelCommand(e), versionCommand(e),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return withCode(exitBadConfig, err)
@@ -131,6 +131,16 @@ func interspersed(app *cli.App, args []string) []string {
 	if cmd == nil {
 		return args
 	}
+	head := 2
+	// A command with subcommands: reorder the subcommand's flags.
+	for len(cmd.Subcommands) > 0 && len(args) > head {
+		sub := cmd.Command(args[head])
+		if sub == nil {
+			return args
+		}
+		cmd = sub
+		head++
+	}
 	takesValue := map[string]bool{}
 	for _, f := range cmd.Flags {
 		_, isBool := f.(*cli.BoolFlag)
@@ -139,7 +149,7 @@ func interspersed(app *cli.App, args []string) []string {
 		}
 	}
 	var flags, pos []string
-	rest := args[2:]
+	rest := args[head:]
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
 		if a == "--" {
@@ -157,7 +167,7 @@ func interspersed(app *cli.App, args []string) []string {
 		}
 		pos = append(pos, a)
 	}
-	out := append([]string{args[0], args[1]}, flags...)
+	out := append(append([]string(nil), args[:head]...), flags...)
 	if len(pos) > 0 {
 		out = append(append(out, "--"), pos...)
 	}
