@@ -6,7 +6,7 @@
 //
 // Supported tokenizer.json components: model BPE (merges as pairs or "a b"
 // strings, byte_fallback, unk_token, fuse_unk, ignore_merges); normalizers
-// Prepend, Replace (string pattern) and Sequence of them; pre-tokenizers
+// Prepend, Replace (string pattern), NFC, NFD, NFKC, NFKD and Sequence of them; pre-tokenizers
 // ByteLevel, Split (behavior Isolated, with exactly the GPT-2, Llama-3 or
 // Qwen2 regex, matched by hand-written code since Go's regexp has no
 // look-ahead) and Sequence of them; decoders ByteLevel, Replace (string
@@ -30,6 +30,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Tokenizer is a loaded BPE tokenizer. It is safe for concurrent use.
@@ -66,7 +68,7 @@ type addedToken struct {
 }
 
 type normStep struct {
-	kind string // "prepend", "replace"
+	kind string // "prepend", "replace", "nfc", "nfd", "nfkc", "nfkd"
 	a, b string
 }
 
@@ -374,6 +376,8 @@ func parseNormalizer(c rawComp) (normStep, error) {
 			return normStep{}, fmt.Errorf("Replace with empty pattern is not supported")
 		}
 		return normStep{kind: "replace", a: p, b: c.Content}, nil
+	case "NFC", "NFD", "NFKC", "NFKD":
+		return normStep{kind: strings.ToLower(c.Type)}, nil
 	}
 	return normStep{}, fmt.Errorf("type %q is not supported", c.Type)
 }
@@ -481,6 +485,14 @@ func (t *Tokenizer) encodeSegment(s string, ids []int) []int {
 			s = n.a + s
 		case "replace":
 			s = strings.ReplaceAll(s, n.a, n.b)
+		case "nfc":
+			s = norm.NFC.String(s)
+		case "nfd":
+			s = norm.NFD.String(s)
+		case "nfkc":
+			s = norm.NFKC.String(s)
+		case "nfkd":
+			s = norm.NFKD.String(s)
 		}
 	}
 	pieces := []string{s}

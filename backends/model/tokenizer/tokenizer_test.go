@@ -131,9 +131,9 @@ func TestParseErrors(t *testing.T) {
 		}), `decoder: decoders[1]: decoders[0]: type "CTC" is not supported`},
 		{mod(func(d map[string]any) { d["pre_tokenizer"] = map[string]any{"type": "Sequence"} }), `pre_tokenizer: Sequence without "pretokenizers"`},
 		{mod(func(d map[string]any) {
-			d["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{map[string]any{"type": "NFC"}}}
-		}), `normalizer: normalizers[0]: type "NFC" is not supported`},
-		{mod(func(d map[string]any) { d["normalizer"] = map[string]any{"type": "NFKC"} }), `normalizer: type "NFKC" is not supported`},
+			d["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{map[string]any{"type": "Lowercase"}}}
+		}), `normalizer: normalizers[0]: type "Lowercase" is not supported`},
+		{mod(func(d map[string]any) { d["normalizer"] = map[string]any{"type": "BertNormalizer"} }), `normalizer: type "BertNormalizer" is not supported`},
 		{mod(func(d map[string]any) { delete(d, "model") }), `missing key "model"`},
 	}
 	for i, c := range cases {
@@ -228,5 +228,31 @@ func BenchmarkEncode(b *testing.B) {
 				tk.Encode(s)
 			}
 		})
+	}
+}
+
+// TestNFCNormalizer: an NFC normalizer (real Qwen2 tokenizers declare one)
+// composes "e" + combining acute into "é" before tokenization.
+func TestNFCNormalizer(t *testing.T) {
+	data, err := os.ReadFile("../../../testdata/refmodels/tokenizers/bytelevel-llama3/tokenizer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	raw["normalizer"] = map[string]any{"type": "NFC"}
+	mod, _ := json.Marshal(raw)
+	tk, err := Parse(mod, "nfc.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := Parse(data, "plain.json")
+	if got, want := tk.Encode("cafe\u0301"), plain.Encode("café"); !slices.Equal(got, want) {
+		t.Fatalf("NFC: %v, want %v", got, want)
+	}
+	if slices.Equal(plain.Encode("cafe\u0301"), plain.Encode("café")) {
+		t.Fatal("without NFC the decomposed form should tokenize differently")
 	}
 }
