@@ -15,9 +15,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	_ "github.com/evalctl/evalctl/backends/model"  // registers the native model runtime
-	_ "github.com/evalctl/evalctl/backends/modes"  // registers the attention modes
-	_ "github.com/evalctl/evalctl/tasks/attention" // registers the attention suite
+	_ "github.com/evalctl/evalctl/backends/model"   // registers the native model runtime
+	_ "github.com/evalctl/evalctl/backends/modes"   // registers the attention modes
+	_ "github.com/evalctl/evalctl/tasks/attention"  // registers the attention suite
+	_ "github.com/evalctl/evalctl/tasks/needle"     // registers the needle task
+	_ "github.com/evalctl/evalctl/tasks/perplexity" // registers the perplexity task
+	_ "github.com/evalctl/evalctl/tasks/retrieval"  // registers the retrieval task
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".

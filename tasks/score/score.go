@@ -2,10 +2,14 @@
 // definitions of the suites they come from, so that numbers compare:
 //
 //   - StringMatchAll (RULER's string_match_all): the fraction of reference
-//     strings found in the prediction, case-insensitive substring, x100.
-//   - StringMatchPart (RULER's own string_match_part): 100 if any reference
+//     strings found in the prediction, case-insensitive substring.
+//   - StringMatchPart (RULER's own string_match_part): 1 if any reference
 //     is found, else 0. (lm-evaluation-harness's port scores it otherwise;
 //     this is RULER's definition.)
+//
+// Every score is in [0, 1], as all evalctl scores are (reports compute
+// Wilson intervals and paired tests on that scale); RULER and SQuAD print
+// the same numbers times 100.
 //   - ExactMatch and F1 (SQuAD v1.1's evaluation script): on normalised
 //     answers, the maximum over references; normalisation lowercases,
 //     removes ASCII punctuation (Python's string.punctuation), removes the
@@ -18,7 +22,7 @@ import (
 	"unicode"
 )
 
-// StringMatchAll is RULER's string_match_all, in [0, 100].
+// StringMatchAll is RULER's string_match_all, in [0, 1].
 func StringMatchAll(pred string, refs []string) float64 {
 	if len(refs) == 0 {
 		return 0
@@ -30,15 +34,15 @@ func StringMatchAll(pred string, refs []string) float64 {
 			hit++
 		}
 	}
-	return 100 * float64(hit) / float64(len(refs))
+	return float64(hit) / float64(len(refs))
 }
 
-// StringMatchPart is RULER's string_match_part, 0 or 100.
+// StringMatchPart is RULER's string_match_part, 0 or 1.
 func StringMatchPart(pred string, refs []string) float64 {
 	p := strings.ToLower(pred)
 	for _, r := range refs {
 		if strings.Contains(p, strings.ToLower(r)) {
-			return 100
+			return 1
 		}
 	}
 	return 0
@@ -81,7 +85,9 @@ func Normalize(s string) string {
 	return strings.Join(strings.FieldsFunc(b.String(), unicode.IsSpace), " ")
 }
 
-func isWord(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) }
+func isWord(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
+}
 
 // ExactMatch is 1 when the normalised prediction equals a normalised
 // reference, else 0.
