@@ -15,8 +15,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	_ "github.com/evalctl/evalctl/backends/model"   // registers the native model runtime
-	_ "github.com/evalctl/evalctl/backends/modes"   // registers the attention modes
+	_ "github.com/evalctl/evalctl/backends/model" // registers the native model runtime
+	_ "github.com/evalctl/evalctl/backends/modes"
+	_ "github.com/evalctl/evalctl/backends/openai"  // registers the attention modes
 	_ "github.com/evalctl/evalctl/tasks/attention"  // registers the attention suite
 	_ "github.com/evalctl/evalctl/tasks/needle"     // registers the needle task
 	_ "github.com/evalctl/evalctl/tasks/perplexity" // registers the perplexity task
