@@ -99,6 +99,15 @@ func argmax(l []float32) int {
 // end-of-sequence id (not part of the text) or a stop string (the text is cut
 // before it).
 func (e *Engine) Generate(ctx context.Context, req *lm.GenerateRequest) (*lm.GenerateResponse, error) {
+	return e.GenerateStream(ctx, req, nil)
+}
+
+// GenerateStream is Generate that hands out the completion's text as it is
+// produced: emit receives consecutive pieces whose concatenation is the
+// returned Text. Text that may still turn into a stop string, or that ends in
+// an incomplete UTF-8 character, is held back until it is decided. An error
+// from emit ends generation with that error.
+func (e *Engine) GenerateStream(ctx context.Context, req *lm.GenerateRequest, emit func(string) error) (*lm.GenerateResponse, error) {
 	if req.MaxTokens < 1 {
 		return nil, fmt.Errorf("max tokens %d: must be at least 1", req.MaxTokens)
 	}
@@ -128,6 +137,7 @@ func (e *Engine) Generate(ctx context.Context, req *lm.GenerateRequest) (*lm.Gen
 
 	var out []int
 	text := ""
+	sent := 0 // bytes of text already emitted
 	for {
 		if e.isEOS(next) {
 			resp.FinishReason = "stop"
@@ -143,6 +153,14 @@ func (e *Engine) Generate(ctx context.Context, req *lm.GenerateRequest) (*lm.Gen
 		if len(out) >= req.MaxTokens {
 			break
 		}
+		if emit != nil {
+			if safe := settled(text, req.Stop); safe > sent {
+				if err := emit(text[sent:safe]); err != nil {
+					return nil, err
+				}
+				sent = safe
+			}
+		}
 		t2 := time.Now()
 		err := s.Forward(ctx, []int{next}, e.Mode, tm.DecodeAttention, nil,
 			func(_ int, l []float32) error { next = argmax(l); return nil })
@@ -150,6 +168,11 @@ func (e *Engine) Generate(ctx context.Context, req *lm.GenerateRequest) (*lm.Gen
 			return nil, err
 		}
 		tm.Decode = append(tm.Decode, time.Since(t2))
+	}
+	if emit != nil && len(text) > sent {
+		if err := emit(text[sent:]); err != nil {
+			return nil, err
+		}
 	}
 	resp.Text = text
 	resp.OutputTokens = len(out)
@@ -165,6 +188,27 @@ func (e *Engine) isEOS(id int) bool {
 		}
 	}
 	return false
+}
+
+// settled is the length of the prefix of text that no later token can
+// change: text minus a trailing replacement character (an incomplete UTF-8
+// sequence, decoded lossily) and minus the longest suffix that is a proper
+// prefix of a stop string.
+func settled(text string, stops []string) int {
+	n := len(text)
+	for strings.HasSuffix(text[:n], "\uFFFD") {
+		n -= len("\uFFFD")
+	}
+	hold := 0
+	for _, s := range stops {
+		for k := min(len(s)-1, n); k > hold; k-- {
+			if strings.HasSuffix(text[:n], s[:k]) {
+				hold = k
+				break
+			}
+		}
+	}
+	return n - hold
 }
 
 // cutStop cuts text before the earliest occurrence of any stop string.

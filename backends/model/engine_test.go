@@ -240,3 +240,38 @@ func TestTemplates(t *testing.T) {
 		t.Fatal("unknown template accepted")
 	}
 }
+
+// TestGenerateStream: the streamed pieces join to the text of Generate, and
+// no piece ever contains part of a stop string.
+func TestGenerateStream(t *testing.T) {
+	ctx := context.Background()
+	e := engine(t, "qwen2", attention.NewDense())
+	req := &lm.GenerateRequest{Prompt: "The pass key is", MaxTokens: 20}
+	full, err := e.Generate(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pieces []string
+	r, err := e.GenerateStream(ctx, req, func(s string) error { pieces = append(pieces, s); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(pieces, "") != full.Text || r.Text != full.Text || len(pieces) < 2 {
+		t.Fatalf("stream %q (%d pieces), generate %q", strings.Join(pieces, ""), len(pieces), full.Text)
+	}
+	if len(full.Text) > 4 {
+		stop := full.Text[len(full.Text)-3:]
+		req.Stop = []string{stop}
+		pieces = nil
+		r, err := e.GenerateStream(ctx, req, func(s string) error { pieces = append(pieces, s); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(pieces, ""); got != r.Text || strings.Contains(got, stop) {
+			t.Fatalf("stop %q: streamed %q, text %q", stop, got, r.Text)
+		}
+	}
+	if settled("abc\uFFFD", nil) != 3 || settled("hello wo", []string{"world"}) != 6 || settled("x", []string{"y"}) != 1 {
+		t.Fatal("settled")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -41,7 +42,8 @@ const (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	stderrIsTTY    bool // draw a progress bar
+	stderrIsTTY    bool           // draw a progress bar
+	ready          func(net.Addr) // serve: called with the bound address (tests)
 }
 
 // exitError carries an exit code.
@@ -88,7 +90,7 @@ func newApp(e *env) *cli.App {
 		DisableSliceFlagSeparator: true,
 		ExitErrHandler:            func(*cli.Context, error) {},
 		Commands: []*cli.Command{
-			runCommand(e), reportCommand(e), compareCommand(e), adviseCommand(e), listCommand(e), mergeCommand(e), datasetsCommand(e), modelCommand(e), versionCommand(e),
+			runCommand(e), reportCommand(e), compareCommand(e), adviseCommand(e), listCommand(e), mergeCommand(e), datasetsCommand(e), modelCommand(e), serveCommand(e), versionCommand(e),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return withCode(exitBadConfig, err)
