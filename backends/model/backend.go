@@ -23,9 +23,9 @@ import (
 // does not use); backends that name the same path share one copy of the
 // weights.
 
-// DefaultPathFunc resolves the path "default" (the embedded default model),
-// when a package providing one sets it.
-var DefaultPathFunc func() (string, error)
+// DefaultModel loads the model of the path "default" (the embedded default
+// model), when a package providing one sets it (datasets/models does).
+var DefaultModel func() (*Model, error)
 
 func specs() []params.Spec {
 	s := []params.Spec{
@@ -63,19 +63,12 @@ type sharedModel struct {
 }
 
 func acquire(path string) (*Model, error) {
-	if path == "default" {
-		if DefaultPathFunc == nil {
-			return nil, fmt.Errorf("path: no default model is built in; give a model directory or .gguf file")
-		}
-		p, err := DefaultPathFunc()
-		if err != nil {
+	abs := path
+	if path != "default" {
+		var err error
+		if abs, err = filepath.Abs(path); err != nil {
 			return nil, err
 		}
-		path = p
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, err
 	}
 	shared.Lock()
 	defer shared.Unlock()
@@ -86,7 +79,16 @@ func acquire(path string) (*Model, error) {
 		s.refs++
 		return s.model, nil
 	}
-	m, err := Load(abs)
+	var m *Model
+	var err error
+	if path == "default" {
+		if DefaultModel == nil {
+			return nil, fmt.Errorf("path: no default model is built in; give a model directory or .gguf file")
+		}
+		m, err = DefaultModel()
+	} else {
+		m, err = Load(abs)
+	}
 	if err != nil {
 		return nil, err
 	}

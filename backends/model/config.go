@@ -113,19 +113,30 @@ func LoadConfig(dir string) (*Config, error) {
 	}
 	gpath := filepath.Join(dir, "generation_config.json")
 	if gdata, err := os.ReadFile(gpath); err == nil {
-		var raw rawConfig
-		if err := json.Unmarshal(gdata, &raw); err != nil {
-			return nil, &ConfigError{File: gpath, Msg: "not a JSON object: " + err.Error()}
+		eos, err := parseGenerationConfig(gdata, gpath)
+		if err != nil {
+			return nil, err
 		}
-		r := reader{file: gpath, raw: raw}
-		if eos := r.ids("eos_token_id"); len(eos) > 0 {
-			c.EOS = mergeIDs(c.EOS, eos)
-		}
-		if r.err != nil {
-			return nil, r.err
-		}
+		c.EOS = mergeIDs(c.EOS, eos)
 	}
 	return c, nil
+}
+
+// parseGenerationConfig returns the end-of-sequence ids of a
+// generation_config.json.
+func parseGenerationConfig(data []byte, name string) ([]int, error) {
+	var raw rawConfig
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, &ConfigError{File: name, Msg: "not a JSON object: " + err.Error()}
+	}
+	r := reader{file: name, raw: raw}
+	eos := r.ids("eos_token_id")
+	for _, e := range eos {
+		if e < 0 {
+			r.fail("eos_token_id", "negative id %d", e)
+		}
+	}
+	return eos, r.err
 }
 
 func mergeIDs(a, b []int) []int {

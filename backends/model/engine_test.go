@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -274,4 +275,35 @@ func TestGenerateStream(t *testing.T) {
 	if settled("abc\uFFFD", nil) != 3 || settled("hello wo", []string{"world"}) != 6 || settled("x", []string{"y"}) != 1 {
 		t.Fatal("settled")
 	}
+}
+
+// TestLoadFS: a model read from a file system (as the embedded default
+// model is) equals the one read from its directory.
+func TestLoadFS(t *testing.T) {
+	a := loadRef(t, "llama-fp16")
+	b, err := LoadFS(os.DirFS(refDir), "llama-fp16", "embedded:llama-fp16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := a.Tok.Encode("Hello world, the pass key is 12345.")
+	la := logitsAt(t, a, attention.NewDense(), ids, []int{len(ids) - 1}, len(ids))[0]
+	lb := logitsAt(t, b, attention.NewDense(), ids, []int{len(ids) - 1}, len(ids))[0]
+	if !slicesEqualF(la, lb) || a.AddBOS != b.AddBOS || b.Path != "embedded:llama-fp16" {
+		t.Fatal("LoadFS differs from Load")
+	}
+	if _, err := LoadFS(os.DirFS(refDir), "nonexistent", "x"); err == nil {
+		t.Fatal("missing model loaded")
+	}
+}
+
+func slicesEqualF(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -19,6 +19,10 @@ func (m *Model) loadTokenizerConfig(path string) error {
 	if err != nil {
 		return err
 	}
+	return m.parseTokenizerConfig(data, path)
+}
+
+func (m *Model) parseTokenizerConfig(data []byte, path string) error {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return fmt.Errorf("%s: not a JSON object: %v", path, err)
