@@ -37,6 +37,9 @@ func Plan(s *Suite) []Cell {
 					seed := SampleSeed(s.Seed, t, n, d, i)
 					for bi := range s.Backends {
 						b := &s.Backends[bi]
+						if !t.Runs(b.Label) {
+							continue
+						}
 						cells = append(cells, Cell{
 							Index: len(cells), Key: CellKey(s.Seed, b, t, n, d, i),
 							Backend: b, Task: t, TaskIdx: ti, Length: n, Depth: d, Sample: i, Seed: seed,
@@ -118,4 +121,18 @@ func Select(cells []Cell, sh Shard, limit int) []Cell {
 		}
 	}
 	return out
+}
+
+// Runs says whether the task configuration runs on the backend of that
+// label: every backend unless the task lists some.
+func (t *TaskConfig) Runs(label string) bool {
+	if len(t.Backends) == 0 {
+		return true
+	}
+	for _, l := range t.Backends {
+		if l == label {
+			return true
+		}
+	}
+	return false
 }

@@ -131,3 +131,42 @@ func TestParseShard(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskBackends: a task limited to some backend labels plans only those
+// cells, keys unchanged; an unknown label is an error naming the field.
+func TestTaskBackends(t *testing.T) {
+	src := `name: t
+seed: 1
+samples: 1
+lengths: [1K]
+depths: [0.5]
+backends:
+  - name: dense
+  - name: sparse
+tasks:
+  - name: attention
+    params: {heads: 2, kv_heads: 1, head_dim: 16, queries: 4}
+  - name: attention
+    params: {heads: 2, kv_heads: 1, head_dim: 16, queries: 8}
+    backends: [sparse]
+`
+	s, err := harness.ParseSuite("t.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := harness.Plan(s)
+	if len(cells) != 3 {
+		t.Fatalf("%d cells, want 3", len(cells))
+	}
+	if c := cells[2]; c.Backend.Label != "sparse" || c.TaskIdx != 1 {
+		t.Fatalf("last cell %s task %d", c.Backend.Label, c.TaskIdx)
+	}
+	all, _ := harness.ParseSuite("t.yaml", []byte(strings.Replace(src, "    backends: [sparse]\n", "", 1)), nil)
+	if k := harness.Plan(all)[3].Key; k != cells[2].Key {
+		t.Fatal("a backend filter changed the cell key")
+	}
+	_, err = harness.ParseSuite("t.yaml", []byte(strings.Replace(src, "[sparse]", "[nope]", 1)), nil)
+	if err == nil || !strings.Contains(err.Error(), `t.yaml:14`) || !strings.Contains(err.Error(), `tasks[1].backends[0]`) || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("unknown label: %v", err)
+	}
+}

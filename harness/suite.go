@@ -51,6 +51,9 @@ type TaskConfig struct {
 	Lengths []int      `json:"lengths"`
 	Depths  []float64  `json:"depths"` // [0] for tasks that do not use depth
 	Samples int        `json:"samples"`
+	// Backends limits the task to the backends of these labels (all when
+	// empty): a model task next to the attention suite in one suite.
+	Backends []string `json:"backends,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes as "90s", "2m".
@@ -539,7 +542,7 @@ func validLabel(s string) bool {
 
 func (p *parser) taskList(v *yaml.Node, st *Suite) ([]TaskConfig, error) {
 	if v.Kind != yaml.SequenceNode {
-		return nil, p.errf(v, "tasks", "want a list of {name, params, lengths, depths, samples}, got %s", describe(v))
+		return nil, p.errf(v, "tasks", "want a list of {name, params, lengths, depths, samples, backends}, got %s", describe(v))
 	}
 	var out []TaskConfig
 	for i, e := range v.Content {
@@ -551,7 +554,7 @@ func (p *parser) taskList(v *yaml.Node, st *Suite) ([]TaskConfig, error) {
 		if e.Kind == yaml.ScalarNode {
 			name = e.Value
 		} else {
-			err := p.fields(e, field, []string{"name", "params", "lengths", "depths", "samples"}, func(k string, x *yaml.Node) error {
+			err := p.fields(e, field, []string{"name", "params", "lengths", "depths", "samples", "backends"}, func(k string, x *yaml.Node) error {
 				var err error
 				switch k {
 				case "name":
@@ -566,6 +569,29 @@ func (p *parser) taskList(v *yaml.Node, st *Suite) ([]TaskConfig, error) {
 					var n int64
 					n, err = p.int(x, field+".samples", 1, MaxSamples)
 					tc.Samples = int(n)
+				case "backends":
+					x = resolveAlias(x)
+					if x.Kind != yaml.SequenceNode || len(x.Content) == 0 {
+						return p.errf(x, field+".backends", "want a non-empty list of backend labels, got %s", describe(x))
+					}
+					for j, l := range x.Content {
+						label, err := p.str(l, fmt.Sprintf("%s.backends[%d]", field, j))
+						if err != nil {
+							return err
+						}
+						known := false
+						for _, b := range st.Backends {
+							known = known || b.Label == label
+						}
+						if !known {
+							var labels []string
+							for _, b := range st.Backends {
+								labels = append(labels, b.Label)
+							}
+							return p.errf(l, fmt.Sprintf("%s.backends[%d]", field, j), "no backend labelled %q; labels: %s", label, strings.Join(labels, ", "))
+						}
+						tc.Backends = append(tc.Backends, label)
+					}
 				}
 				return err
 			})
