@@ -10,7 +10,30 @@ import (
 )
 
 // PairedReference is the backend label the paired tests compare against.
+// A task without a backend of that label compares against its first
+// backend whose label starts or ends with "dense" (model-dense, dense-32k),
+// so that model tasks run beside the attention suite have a reference too.
 const PairedReference = "dense"
+
+// Reference returns the label a task's paired tests compare against, or ""
+// when the task has none.
+func (s *Summary) Reference(task string) string {
+	t := s.tasks[task]
+	if t == nil {
+		return ""
+	}
+	for _, b := range t.backends {
+		if b == PairedReference {
+			return b
+		}
+	}
+	for _, b := range t.backends {
+		if strings.HasPrefix(b, PairedReference) || strings.HasSuffix(b, PairedReference) {
+			return b
+		}
+	}
+	return ""
+}
 
 // Paired is a paired test of one backend against the reference on the same
 // samples, for one metric and length.
@@ -22,8 +45,8 @@ type Paired struct {
 	Test rstats.Test
 }
 
-// PairedTest pairs the values of backend and the reference (PairedReference)
-// by sample at one length: McNemar for a pass/fail score, Wilcoxon
+// PairedTest pairs the values of backend and the task's reference
+// (Reference) by sample at one length: McNemar for a pass/fail score, Wilcoxon
 // signed-rank for other scores and for timings. ok is false when the metric
 // is neither a score nor a timing or no sample has both.
 func (s *Summary) PairedTest(task, metric, backend string, length int) (Paired, bool) {
@@ -35,7 +58,7 @@ func (s *Summary) PairedTest(task, metric, backend string, length int) (Paired, 
 	if m.info.Kind != KindScore && m.info.Kind != KindTiming {
 		return Paired{}, false
 	}
-	ref, other := m.cells[cellKey{PairedReference, length}], m.cells[cellKey{backend, length}]
+	ref, other := m.cells[cellKey{s.Reference(task), length}], m.cells[cellKey{backend, length}]
 	if ref == nil || other == nil {
 		return Paired{}, false
 	}
@@ -89,11 +112,8 @@ func (s *Summary) PairedTest(task, metric, backend string, length int) (Paired, 
 // writePaired writes, for each score and timing of a task with a reference
 // backend, a table of the other backends' paired differences to it.
 func (s *Summary) writePaired(w io.Writer, task string, backends []string, lengths []int) {
-	hasRef := false
-	for _, b := range backends {
-		hasRef = hasRef || b == PairedReference
-	}
-	if !hasRef || len(backends) < 2 {
+	refLabel := s.Reference(task)
+	if refLabel == "" || len(backends) < 2 {
 		return
 	}
 	header := false
@@ -103,7 +123,7 @@ func (s *Summary) writePaired(w io.Writer, task string, backends []string, lengt
 		}
 		var rows []string
 		for _, b := range backends {
-			if b == PairedReference {
+			if b == refLabel {
 				continue
 			}
 			cells := make([]string, len(lengths))
@@ -125,7 +145,7 @@ func (s *Summary) writePaired(w io.Writer, task string, backends []string, lengt
 			continue
 		}
 		if !header {
-			fmt.Fprintf(w, "\n### Paired with %s\n\nOn the same samples: scores as mean difference (backend − %s), timings as the ratio of medians; p from McNemar (pass/fail scores) or the Wilcoxon signed-rank test.\n", PairedReference, PairedReference)
+			fmt.Fprintf(w, "\n### Paired with %s\n\nOn the same samples: scores as mean difference (backend − %s), timings as the ratio of medians; p from McNemar (pass/fail scores) or the Wilcoxon signed-rank test.\n", refLabel, refLabel)
 			header = true
 		}
 		heads := make([]string, len(lengths))
