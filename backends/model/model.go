@@ -291,7 +291,7 @@ func (s *Seq) Forward(ctx context.Context, ids []int, mode attention.Mode, st *a
 		rmsNorm(hn, x, ly.mlpNorm, n, h, c.RMSEps)
 		ly.gate.forward(hn, n, g, w)
 		ly.up.forward(hn, n, u, w)
-		siluMul(g, u)
+		parallelChunks(len(g), w, func(a, b int) { siluMul(g[a:b], u[a:b]) })
 		ly.down.forward(g, n, proj, w)
 		addScaled(x, proj, resScale)
 	}
@@ -364,4 +364,23 @@ func siluMul(g, u []float32) {
 	for i, gv := range g {
 		g[i] = gv / (1 + kernels.Exp2Generic(-gv*math.Log2E)) * u[i]
 	}
+}
+
+// parallelChunks runs f over [0, n) split into one chunk per worker (a
+// single call when n is small).
+func parallelChunks(n, workers int, f func(a, b int)) {
+	if workers <= 1 || n < 1<<14 {
+		f(0, n)
+		return
+	}
+	chunk := (n + workers - 1) / workers
+	var wg sync.WaitGroup
+	for a := 0; a < n; a += chunk {
+		wg.Add(1)
+		go func(a, b int) {
+			defer wg.Done()
+			f(a, b)
+		}(a, min(a+chunk, n))
+	}
+	wg.Wait()
 }
