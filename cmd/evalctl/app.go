@@ -22,6 +22,7 @@ import (
 	_ "github.com/evalctl/evalctl/tasks/attention"  // registers the attention suite
 	_ "github.com/evalctl/evalctl/tasks/needle"     // registers the needle task
 	_ "github.com/evalctl/evalctl/tasks/perplexity" // registers the perplexity task
+	_ "github.com/evalctl/evalctl/tasks/qa"         // registers the QA task
 	_ "github.com/evalctl/evalctl/tasks/retrieval"  // registers the retrieval task
 )
 
