@@ -18,7 +18,8 @@ import (
 
 	_ "github.com/evalctl/evalctl/backends/model" // registers the native model runtime
 	_ "github.com/evalctl/evalctl/backends/modes"
-	_ "github.com/evalctl/evalctl/backends/openai"  // registers the attention modes
+	_ "github.com/evalctl/evalctl/backends/openai"
+	_ "github.com/evalctl/evalctl/datasets/models"  // the embedded default model (path: default)  // registers the attention modes
 	_ "github.com/evalctl/evalctl/tasks/attention"  // registers the attention suite
 	_ "github.com/evalctl/evalctl/tasks/needle"     // registers the needle task
 	_ "github.com/evalctl/evalctl/tasks/perplexity" // registers the perplexity task
