@@ -53,3 +53,35 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLoadGGUF: a mutated GGUF model file loads or fails with an error,
+// never a panic.
+func FuzzLoadGGUF(f *testing.F) {
+	m, err := Load(filepath.Join(refDir, "qwen2"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	seed := filepath.Join(f.TempDir(), "seed.gguf")
+	if err := WriteGGUF(m, seed, 0); err != nil {
+		f.Fatal(err)
+	}
+	data, err := os.ReadFile(seed)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data, uint32(0), byte(0))
+	f.Add(data, uint32(40), byte(0xff))
+	f.Fuzz(func(t *testing.T, data []byte, at uint32, b byte) {
+		if len(data) > 0 {
+			data = append([]byte(nil), data...)
+			data[int(at)%len(data)] ^= b
+		}
+		p := filepath.Join(t.TempDir(), "m.gguf")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := Load(p); err == nil && m.Cfg.Validate() != nil {
+			t.Fatal("loaded a model whose config does not validate")
+		}
+	})
+}

@@ -221,7 +221,10 @@ def cmd_train(a):
 
     def bucket_for(frac):
         # Curriculum: during the first 30% only the two shortest buckets;
-        # then every bucket, longer ones more often as training goes.
+        # then every bucket, longer ones more often as training goes. A
+        # continued run (--init) starts after the short-only phase.
+        if a.init:
+            frac = 0.3 + 0.7 * frac
         if frac < 0.3:
             return random.choice(lengths[:2])
         w = [1.0 + 3.0 * frac * i / max(1, len(lengths) - 1) for i in range(len(lengths))]
@@ -294,7 +297,7 @@ def cmd_train(a):
             r = evaluate(1, max_len=4096)
             log["evals"].append({"step": step, "seconds": round(time.time() - start, 1), "accuracy": r})
             print("eval", step, json.dumps(r), flush=True)
-    final = evaluate(4)
+    final = evaluate(a.final_eval)
     log["evals"].append({"step": step, "seconds": round(time.time() - start, 1), "accuracy": final, "final": True})
     print("final", json.dumps(final), flush=True)
     save(a, model, c, tok, log)
@@ -363,6 +366,7 @@ def main():
     r.add_argument("--tokens-per-step", type=int, default=65536)
     r.add_argument("--eval-every", type=int, default=500)
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--final-eval", type=int, default=4, help="held-out samples per task and length in the final evaluation")
     r.add_argument("--init", default="", help="directory of an earlier model.safetensors to continue from")
     a = p.parse_args()
     {"tokenizer": cmd_tokenizer, "train": cmd_train}[a.cmd](a)
