@@ -73,6 +73,7 @@ func readInputs(e *env, inputs []string) ([]*record.Record, error) {
 		}
 		all = append(all, recs...)
 	}
+	reports.LabelTasks(all)
 	return all, nil
 }
 
