@@ -170,3 +170,28 @@ tasks:
 		t.Fatalf("unknown label: %v", err)
 	}
 }
+
+// TestDepthGrid: linear and sigmoid grids, and their errors.
+func TestDepthGrid(t *testing.T) {
+	lin := harness.DepthGrid(5, "linear", 0, 1)
+	if len(lin) != 5 || lin[0] != 0 || lin[2] != 0.5 || lin[4] != 1 {
+		t.Fatalf("linear: %v", lin)
+	}
+	sig := harness.DepthGrid(5, "sigmoid", 0, 1)
+	if len(sig) != 5 || sig[0] != 0 || sig[2] != 0.5 || sig[4] != 1 || !(sig[1] < lin[1]) || !(sig[3] > lin[3]) {
+		t.Fatalf("sigmoid: %v (should crowd the ends)", sig)
+	}
+	src := "name: t\nseed: 1\nsamples: 1\nlengths: [1K]\ndepths: {count: 3, spacing: sigmoid, from: 0.2, to: 0.8}\nbackends: [dense]\ntasks: [attention]\n"
+	s, err := harness.ParseSuite("t.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s.Tasks[0].Depths; len(d) != 3 || d[0] != 0.2 || d[1] != 0.5 || d[2] != 0.8 {
+		t.Fatalf("suite depths %v", d)
+	}
+	for _, bad := range []string{"{count: 0}", "{spacing: log, count: 3}", "{count: 3, from: 0.9, to: 0.1}", "{count: 3, to: 2}", "{}"} {
+		if _, err := harness.ParseSuite("t.yaml", []byte(strings.Replace(src, "{count: 3, spacing: sigmoid, from: 0.2, to: 0.8}", bad, 1)), nil); err == nil || !strings.Contains(err.Error(), "t.yaml:5") {
+			t.Errorf("depths %s: %v", bad, err)
+		}
+	}
+}

@@ -381,8 +381,12 @@ func (p *parser) lengths(v *yaml.Node, field string) ([]int, error) {
 }
 
 func (p *parser) depths(v *yaml.Node, field string) ([]float64, error) {
+	v = resolveAlias(v)
+	if v.Kind == yaml.MappingNode {
+		return p.depthGrid(v, field)
+	}
 	if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-		return nil, p.errf(v, field, "want a non-empty list of depths in [0, 1], got %s", describe(v))
+		return nil, p.errf(v, field, "want a non-empty list of depths in [0, 1] or a grid {count, spacing, from, to}, got %s", describe(v))
 	}
 	var out []float64
 	seen := map[float64]bool{}
@@ -403,6 +407,76 @@ func (p *parser) depths(v *yaml.Node, field string) ([]float64, error) {
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// depthGrid reads {count: N, spacing: linear|sigmoid, from: 0, to: 1}:
+// count depths from from to to (both included). linear spaces them evenly;
+// sigmoid (the needle-in-a-haystack test's option) maps evenly spaced points
+// x in [0, 1] through the logistic 1/(1+e^(-10(x-0.5))), stretched so that
+// the ends stay at from and to, which packs depths towards both ends of the
+// context. Depths are rounded to 4 decimals.
+func (p *parser) depthGrid(v *yaml.Node, field string) ([]float64, error) {
+	count, spacing, from, to := int64(0), "linear", 0.0, 1.0
+	err := p.fields(v, field, []string{"count", "spacing", "from", "to"}, func(k string, x *yaml.Node) error {
+		var err error
+		switch k {
+		case "count":
+			count, err = p.int(x, field+".count", 1, 1000)
+		case "spacing":
+			spacing, err = p.str(x, field+".spacing")
+			if err == nil && spacing != "linear" && spacing != "sigmoid" {
+				err = p.errf(x, field+".spacing", "bad value %q: want linear or sigmoid", spacing)
+			}
+		case "from", "to":
+			var s string
+			if s, err = p.scalar(resolveAlias(x), field+"."+k, "a number in [0, 1]"); err != nil {
+				return err
+			}
+			d, perr := strconv.ParseFloat(s, 64)
+			if perr != nil || d < 0 || d > 1 || math.IsNaN(d) {
+				return p.errf(x, field+"."+k, "bad value %q: want a number in [0, 1]", s)
+			}
+			if k == "from" {
+				from = d
+			} else {
+				to = d
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if count == 0 {
+		return nil, p.errf(v, field+".count", "missing: give the number of depths")
+	}
+	if from > to {
+		return nil, p.errf(v, field, "from %v is above to %v", from, to)
+	}
+	return DepthGrid(int(count), spacing, from, to), nil
+}
+
+// DepthGrid returns count depths from from to to with linear or sigmoid
+// spacing (see the suite format); duplicates after rounding are dropped.
+func DepthGrid(count int, spacing string, from, to float64) []float64 {
+	var out []float64
+	seen := map[float64]bool{}
+	lo, hi := 1/(1+math.Exp(5)), 1/(1+math.Exp(-5))
+	for i := 0; i < count; i++ {
+		x := 0.5
+		if count > 1 {
+			x = float64(i) / float64(count-1)
+		}
+		if spacing == "sigmoid" {
+			x = (1/(1+math.Exp(-10*(x-0.5))) - lo) / (hi - lo)
+		}
+		d := math.Round((from+x*(to-from))*1e4) / 1e4
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // rawParams converts a params mapping into plain Go values for

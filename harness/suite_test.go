@@ -8,9 +8,13 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/evalctl/evalctl/backends/model"
 	_ "github.com/evalctl/evalctl/backends/modes"
 	"github.com/evalctl/evalctl/harness"
 	_ "github.com/evalctl/evalctl/tasks/attention"
+	_ "github.com/evalctl/evalctl/tasks/needle"
+	_ "github.com/evalctl/evalctl/tasks/qa"
+	_ "github.com/evalctl/evalctl/tasks/retrieval"
 )
 
 const base = `
