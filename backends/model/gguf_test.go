@@ -19,7 +19,7 @@ func TestGGUFRoundTrip(t *testing.T) {
 	for name, ref := range loadRefs(t) {
 		t.Run(name, func(t *testing.T) {
 			m := loadRef(t, name)
-			for _, typ := range []gguf.GGMLType{gguf.F32, gguf.F16, gguf.Q8_0} {
+			for _, typ := range []gguf.GGMLType{gguf.F32, gguf.F16, gguf.BF16, gguf.Q8_0} {
 				path := filepath.Join(dir, name+"-"+typ.String()+".gguf")
 				err := WriteGGUF(m, path, typ)
 				if m.Cfg.Rope.Type == "dynamic" || (m.Cfg.Rope.Type == "yarn" && m.Cfg.Rope.Mscale != 0) {
@@ -40,7 +40,7 @@ func TestGGUFRoundTrip(t *testing.T) {
 				}
 				// Random weights of scale 0.2 give logits of several units: 8-bit
 				// quantization moves them by tenths.
-				tol := map[gguf.GGMLType]float64{gguf.F32: 1e-4, gguf.F16: 2e-2, gguf.Q8_0: 0.6}[typ]
+				tol := map[gguf.GGMLType]float64{gguf.F32: 1e-4, gguf.F16: 2e-2, gguf.BF16: 0.2, gguf.Q8_0: 0.6}[typ]
 				worst := 0.0
 				for _, in := range ref.Inputs {
 					got := logitsAt(t, g, attention.NewDense(), in.IDs, in.Positions, len(in.IDs))
