@@ -29,7 +29,7 @@ func TestReferenceModelsParse(t *testing.T) {
 			t.Fatalf("%s: config: %v", p, err)
 		}
 		emb, ok := f.Info("model.embed_tokens.weight")
-		if !ok || len(emb.Shape) != 2 || emb.Shape[0] != cfg.Vocab || emb.Shape[1] != cfg.Hidden || emb.DType != F32 {
+		if !ok || len(emb.Shape) != 2 || emb.Shape[0] != cfg.Vocab || emb.Shape[1] != cfg.Hidden || (emb.DType != F32 && emb.DType != F16 && emb.DType != BF16) {
 			t.Errorf("%s: embed_tokens %+v, config %+v", p, emb, cfg)
 		}
 		if _, ok := f.Info("model.layers." + itoa(cfg.Layers-1) + ".mlp.down_proj.weight"); !ok {

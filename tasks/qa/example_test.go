@@ -31,3 +31,23 @@ func ExamplePrediction() {
 	// Output:
 	// "The river Aune."
 }
+
+// Example_choice draws the choices of a multiple-choice sample: the gold
+// answer among answers of the same class (here cities) from the item's
+// world, shuffled; each is scored as the continuation of the prompt after
+// a space.
+func Example_choice() {
+	set, _ := params.Resolve(qa.Specs, map[string]any{"answer_mode": "choice"})
+	tk, _ := qa.New(tasks.Config{Params: set})
+	s, _ := tk.(*qa.Task).Build(tasks.Cell{Length: 8192, Depth: 0.5, Seed: 4})
+	fmt.Println(s.Item.Question, "->", s.References, s.DistractorClass)
+	for i := range s.Choices {
+		fmt.Printf("%d %q gold=%v\n", i, s.Continuation(i), i == s.GoldChoice)
+	}
+	// Output:
+	// In which city does Temlo Company have its headquarters? -> [Geiflelind] city
+	// 0 " Troreipes" gold=false
+	// 1 " Fasvel" gold=false
+	// 2 " Vaelder" gold=false
+	// 3 " Geiflelind" gold=true
+}

@@ -5,7 +5,8 @@ package qa
 // plain template); Generate answers with a function of the prompt text
 // only, cut to MaxTokens tokens and before the first stop string; timings
 // are synthetic and deterministic (1 us per prompt token for the prefill,
-// 50 us per later token); Loglikelihood scores with a unigram model.
+// 50 us per later token); Loglikelihood scores with a unigram model, or
+// with loglik where a test sets it (the reading model of choice.go's tests).
 
 import (
 	"context"
@@ -49,6 +50,10 @@ type testModel struct {
 	// unigram log-probabilities by token id, for Loglikelihood
 	logp  map[int]float64
 	floor float64
+	// loglik, when set, replaces the unigram model: the log-probability
+	// of a continuation of n tokens after the context, spread evenly
+	// over its tokens.
+	loglik func(context, continuation string, n int) float64
 }
 
 func newTestModel(t testing.TB, tok string, answer func(string) string) *testModel {
@@ -124,11 +129,21 @@ func (m *testModel) Loglikelihood(ctx context.Context, req *lm.LoglikelihoodRequ
 	ctxIDs := append([]int{m.bos}, m.tk.Encode(req.Context)...)
 	cont := m.tk.Encode(req.Continuation)
 	resp := &lm.LoglikelihoodResponse{ContextTokens: len(ctxIDs), Tokens: len(cont)}
-	for _, id := range cont {
-		lp := m.unigram(id)
-		resp.Logprob += lp
-		if req.TokenLogprobs {
-			resp.TokenLogprobs = append(resp.TokenLogprobs, lp)
+	if m.loglik != nil {
+		resp.Logprob = m.loglik(req.Context, req.Continuation, len(cont))
+		resp.Greedy = resp.Logprob > -float64(len(cont))
+		for range cont {
+			if req.TokenLogprobs {
+				resp.TokenLogprobs = append(resp.TokenLogprobs, resp.Logprob/float64(len(cont)))
+			}
+		}
+	} else {
+		for _, id := range cont {
+			lp := m.unigram(id)
+			resp.Logprob += lp
+			if req.TokenLogprobs {
+				resp.TokenLogprobs = append(resp.TokenLogprobs, lp)
+			}
 		}
 	}
 	n := len(ctxIDs) + len(cont)

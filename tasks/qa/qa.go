@@ -2,8 +2,10 @@
 // documents that answer a question (the gold documents) are hidden at the
 // cell's depth among distractor documents, the context is fitted to the
 // cell's length with the model's own tokenizer (package fit), and the answer
-// is scored with SQuAD's exact match and F1 and RULER's string_match_part.
-// It runs on any backend with the text-model capability (lm.Model).
+// is scored with SQuAD's exact match and F1 and RULER's string_match_part
+// or, with answer_mode: choice, chosen among answers by loglikelihood and
+// scored with lm-evaluation-harness's acc and acc_norm. It runs on any
+// backend with the text-model capability (lm.Model).
 //
 // Material (package datasets/qa):
 //
@@ -76,8 +78,9 @@
 // appearance, which is what a prompt prefix gets too, so prompt_tokens and
 // the token positions are exact for the numbered prompt that is sent.
 //
-// Scoring. Output records the completion as generated (max_tokens, 16 by
-// default, stop strings none by default). The prediction scored is its first
+// Scoring (answer_mode: generate, the default). Output records the
+// completion as generated (max_tokens, 16 by default, stop strings none by
+// default). The prediction scored is its first
 // non-blank line, trimmed (Info prediction), so that a model
 // that goes on with another question after its answer is not penalised for
 // it. Scores, each in [0, 1], the maximum over the gold answers (References):
@@ -97,6 +100,82 @@
 // documents do not answer the question, and the reference is
 // "unanswerable". Another passage of the file may still answer such a
 // question; SQuAD v2.0 wrote them against one passage only.
+//
+// Multiple choice (answer_mode: choice), scored by loglikelihood as
+// lm-evaluation-harness scores its multiple-choice tasks. The prompt is
+// built and fitted as above (documents, question, answer prefix); the
+// model generates nothing (max_tokens and stop are not used). The choices
+// are the gold answer (the item's first gold answer, trimmed) and
+// choices-1 distractor answers (choices: 4 by default, 2 to 16), in an
+// order shuffled from the cell's seed, so the gold lands at any position:
+//
+//   - synthetic: the answers of the item's later siblings, the items that
+//     qa.Synthetic makes after it from the same seed and options (the
+//     same invented world), whose question asks for the same class of
+//     answer: a city (birth city or seat), a company, an occupation, an
+//     object (possession or product, both "material object"), a river, a
+//     person's birth year, a company's founding year, a city's founding
+//     year, a number of employees or a population, each from the same
+//     range as the gold. The first choices-1 usable ones in item order are
+//     taken (so the distractors of choices: 4 are among those of 5); as
+//     many siblings are made as that takes (32, then 4 times more, up to
+//     qa.MaxSyntheticItems). The class is read from the question's
+//     template (the question with the subject's name, the title of its
+//     first gold document, taken out); a template not known here draws
+//     from the siblings with the same template.
+//   - file: the first gold answers (trimmed) of the file's other usable
+//     items, drawn in an order from the cell's seed. The file must hold at
+//     least choices distinct answers (checked with the suite); an item for
+//     which fewer than choices-1 are left is an error for that cell.
+//
+// A distractor is never blank, never equal after SQuAD normalisation
+// (score.Normalize) to a gold answer of the item or to another choice, and
+// neither contains a normalised gold answer nor is contained in one as
+// whole words ("Broncos" for "Denver Broncos", "in 1887" for "1887"), so
+// the gold is among the choices exactly once and no other choice is a
+// wording of it. Same seed, same choices in the same order, on every
+// backend.
+//
+// Each choice is scored with lm.Model.Loglikelihood, the fitted prompt as
+// Context and the choice as Continuation after a delimiter: a single space
+// (lm-evaluation-harness's target_delimiter " "), or none where the prompt
+// already ends in white space (an answer_prefix such as "Answer: " or
+// ending in a line break), so that exactly one separator comes between the
+// prefix and the answer. The fit reserves room for the longest choice:
+// the answer budget (answer_budget) is the longest continuation's token
+// count plus one instead of max_tokens, the token count of a continuation
+// being the tokens the backend's Tokenize gives for it beyond those it
+// gives for an empty prompt (template and BOS); the one spare token
+// covers a merge at the boundary. A backend whose scored sequence
+// (context plus continuation tokens) exceeds the length is an error.
+//
+// Scores, each 0 or 1:
+//
+//   - acc: 1 if the choice with the highest log-probability (the sum over
+//     its tokens, natural log) is the gold one; ties go to the lowest
+//     index (numpy's argmax), so a tie credits the gold only where it is
+//     first; a NaN ranks below every number;
+//   - acc_norm: the same on the log-probability divided by the choice's
+//     length in bytes (UTF-8; the choice without its delimiter, as
+//     lm-evaluation-harness divides by len(choice): the same number for
+//     ASCII answers, where Python counts characters).
+//
+// Output is the choice acc picks; References the gold answers; Info
+// answer_mode, choices (in the order scored), choice_logprobs,
+// choice_tokens (continuation tokens, as the backend counted them),
+// choice_greedy, gold_choice (the gold's index), prediction_index and
+// prediction_norm (acc_norm's pick), continuation_delimiter,
+// distractor_class (synthetic) and the scorer definitions. Metrics and
+// Info otherwise as in generate mode (prompt_tokens, needle positions,
+// gold documents); the timings (tokenize_ms, prefill_ms, total_ms) are
+// sums over the choices' requests, prefill_tokens_per_s counts every
+// scored sequence, peak_kv_mib is the largest of them.
+//
+// Unanswerable questions (SQuAD v2.0 is_impossible, JSONL records with no
+// answers) are skipped in choice mode: there is no gold choice to put
+// among the others, and an "unanswerable" choice would be a different
+// task. unanswerable: ask with answer_mode: choice is an error when the
+// suite is checked.
 package qa
 
 import (
@@ -145,9 +224,11 @@ var Specs = []params.Spec{
 	params.StringSpec("hops", "1", "documents a synthetic answer needs: 1, 2 (bridge entity) or mixed (drawn per sample)", "1", "2", "mixed"),
 	params.StringSpec("distractor_docs", "others", "what surrounds the gold documents: others (synthetic: a disjoint world; file: other items' documents without the answer) or own (also the item's own hard distractors at random depths)", "others", "own"),
 	params.FloatSpec("spread", 0.1, "width of the depth window holding several gold documents (two-hop), centred at the cell depth; 0 puts them side by side").Range(0, 1),
-	params.StringSpec("unanswerable", "skip", "file questions without an answer: skip them, or ask them with the reference \"unanswerable\"", "skip", "ask"),
-	params.IntSpec("max_tokens", 16, "answer budget: tokens generated at most, reserved in the context length").Range(1, 1<<16),
-	params.StringSpec("stop", "", "stop strings separated by |, with escapes \\n \\t \\r \\\\ \\| (empty: none)"),
+	params.StringSpec("unanswerable", "skip", "file questions without an answer: skip them, or ask them with the reference \"unanswerable\" (generate mode only)", "skip", "ask"),
+	params.StringSpec("answer_mode", "generate", "generate (greedy answer scored by EM/F1) or choice (multiple choice scored by loglikelihood: acc, acc_norm)", "generate", "choice"),
+	params.IntSpec("choices", 4, "answer_mode choice: the gold answer plus choices-1 distractor answers").Range(2, 16),
+	params.IntSpec("max_tokens", 16, "answer budget: tokens generated at most, reserved in the context length (generate mode)").Range(1, 1<<16),
+	params.StringSpec("stop", "", "stop strings separated by |, with escapes \\n \\t \\r \\\\ \\| (empty: none) (generate mode)"),
 	params.StringSpec("instruction", DefaultInstruction, "the instruction before the documents"),
 	params.StringSpec("answer_prefix", "Answer:", "the text after the question that the model continues"),
 	params.FloatSpec("tolerance", fit.DefaultTolerance, "how far below the length the prompt plus answer budget may land, as a fraction").Range(0.001, 1),
@@ -161,16 +242,16 @@ var Scorers = map[string]string{
 	"prediction":        "the first non-blank line of the output, trimmed",
 }
 
-// ScoreNames are the scores of every record.
+// ScoreNames are the scores of every record in generate mode.
 var ScoreNames = []string{"exact_match", "f1", "string_match_part"}
 
 func init() {
 	tasks.Register(tasks.Info{
 		Name:      "qa",
-		Help:      "long-context question answering: gold documents at the depth among distractor documents (synthetic one- or two-hop, or SQuAD, HotpotQA, JSONL files), SQuAD EM/F1 and RULER string_match_part",
+		Help:      "long-context question answering: gold documents at the depth among distractor documents (synthetic one- or two-hop, or SQuAD, HotpotQA, JSONL files), SQuAD EM/F1 and RULER string_match_part, or multiple choice by loglikelihood (acc, acc_norm)",
 		Params:    Specs,
 		UsesDepth: true,
-		Metrics:   append(append(slices.Clone(ScoreNames), "documents"), fit.Metrics...),
+		Metrics:   append(append(append(slices.Clone(ScoreNames), ChoiceScoreNames...), "documents"), fit.Metrics...),
 		New:       New,
 		Check:     check,
 	})
@@ -190,6 +271,9 @@ type Task struct {
 	own    bool
 	before string
 	file   *fileData // source: file
+	// choices is the number of choices with answer_mode: choice, 0 in
+	// generate mode.
+	choices int
 }
 
 // New builds the task; with source: file it reads the file.
@@ -208,6 +292,12 @@ func newTask(p params.Set) (*Task, error) {
 		t.hops = 2
 	default:
 		t.hops = qadata.HopsMixed
+	}
+	if p.String("answer_mode") == "choice" {
+		t.choices = p.Int("choices")
+		if u := p.String("unanswerable"); u != "skip" {
+			return nil, fmt.Errorf("parameter \"unanswerable\" = %q applies to answer_mode: generate; answer_mode: choice skips unanswerable questions (there is no gold answer to offer among the choices)", u)
+		}
 	}
 	instr := p.String("instruction")
 	path := p.String("file")
@@ -234,6 +324,9 @@ func newTask(p params.Set) (*Task, error) {
 		if ask {
 			instr += AbstainInstruction
 		}
+		if t.choices > 0 && t.file.answers < t.choices {
+			return nil, fmt.Errorf("parameter \"choices\" = %d: %s has %d distinct answers (after SQuAD normalisation) among its usable questions; a question's choices are its own answer and the answers of %d others", t.choices, path, t.file.answers, t.choices-1)
+		}
 	}
 	t.before = clean(instr) + "\n"
 	return t, nil
@@ -250,6 +343,9 @@ type fileData struct {
 	pool      []qadata.Document
 	noContext int // items skipped: no context document
 	noAnswer  int // items skipped: unanswerable (unanswerable: skip)
+	// answers counts the distinct normalised, non-blank first answers of
+	// the usable items (the distractor answers of answer_mode: choice).
+	answers int
 }
 
 // The last file loaded, so that checking a suite and building its task read
@@ -323,6 +419,15 @@ func loadFile(path, format string, ask bool) (*fileData, error) {
 	if len(f.pool) < 2 {
 		return nil, fmt.Errorf("parameter \"file\": %s: one distinct document in the whole file; the distractors come from the other items' documents, so a file source needs several", path)
 	}
+	distinct := map[string]bool{}
+	for _, it := range f.items {
+		if len(it.Answers) > 0 {
+			if n := score.Normalize(it.Answers[0]); n != "" {
+				distinct[n] = true
+			}
+		}
+	}
+	f.answers = len(distinct)
 	fileCache.key, fileCache.data = key, f
 	return f, nil
 }
@@ -376,6 +481,15 @@ type Sample struct {
 	Own     int // own distractor documents placed
 	Primary int // the needle of the item's last gold document
 
+	// Choices (answer_mode: choice) are the answers offered, in the order
+	// scored; GoldChoice is the index of the gold one, Delimiter what goes
+	// before each choice in the continuation scored, and DistractorClass
+	// the class of synthetic answers the distractors were drawn from.
+	Choices         []string
+	GoldChoice      int
+	Delimiter       string
+	DistractorClass string
+
 	pool *poolStream // source: file
 }
 
@@ -385,12 +499,15 @@ func (t *Task) Build(c tasks.Cell) (*Sample, error) {
 	s := &Sample{ItemIndex: -1}
 	var hay text.Stream
 	var own []qadata.Document
+	var opt qadata.SyntheticOptions
+	var itemSeed uint64
 	if t.file == nil {
-		opt := qadata.SyntheticOptions{Hops: t.hops}
+		opt = qadata.SyntheticOptions{Hops: t.hops}
 		if t.own {
 			opt.Distractors = OwnSynthetic
 		}
-		items, err := qadata.Synthetic(r.Uint64(), 1, opt)
+		itemSeed = r.Uint64()
+		items, err := qadata.Synthetic(itemSeed, 1, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -440,6 +557,11 @@ func (t *Task) Build(c tasks.Cell) (*Sample, error) {
 	}
 	s.Own = len(own)
 	s.Request = req
+	if t.choices > 0 {
+		if err := t.drawChoices(c, s, itemSeed, opt); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -576,13 +698,26 @@ type Prompt struct {
 	// Documents is the number of documents in the prompt, a cut last one
 	// included.
 	Documents int
+	// ChoiceTokens (answer_mode: choice) are the token counts of the
+	// continuations that the answer budget was sized with.
+	ChoiceTokens []int
 }
 
-// Prompt draws and fits the prompt of a cell with the backend's tokenizer.
+// Prompt draws and fits the prompt of a cell with the backend's tokenizer;
+// with answer_mode: choice the answer budget is sized to the longest
+// choice with the same tokenizer.
 func (t *Task) Prompt(ctx context.Context, tokenize fit.TokenizeFunc, c tasks.Cell) (*Prompt, error) {
 	s, err := t.Build(c)
 	if err != nil {
 		return nil, err
+	}
+	var est []int
+	if t.choices > 0 {
+		// The answer budget: the longest continuation and one token.
+		if est, err = continuationTokens(ctx, tokenize, s); err != nil {
+			return nil, err
+		}
+		s.Request.Reserve = slices.Max(est) + 1
 	}
 	numbered := func(ctx context.Context, p string) ([]int, error) { return tokenize(ctx, renumber(p)) }
 	fr, err := fit.Fit(ctx, numbered, s.Request)
@@ -590,7 +725,7 @@ func (t *Task) Prompt(ctx context.Context, tokenize fit.TokenizeFunc, c tasks.Ce
 		return nil, err
 	}
 	raw := fr.Prompt
-	p := &Prompt{Sample: s, Fit: fr, Numbers: make([]int, len(fr.Needles)), Documents: strings.Count(raw, marker)}
+	p := &Prompt{Sample: s, Fit: fr, Numbers: make([]int, len(fr.Needles)), Documents: strings.Count(raw, marker), ChoiceTokens: est}
 	for i := range fr.Needles {
 		prefix := raw[:fr.Needles[i].Offset]
 		p.Numbers[i] = strings.Count(prefix, marker) + 1
@@ -620,15 +755,38 @@ func (t *Task) Evaluate(ctx context.Context, b backends.Backend, c tasks.Cell) (
 	if err != nil {
 		return nil, err
 	}
+	var res *tasks.Result
+	if t.choices > 0 {
+		res, err = t.scoreChoices(ctx, m, c, p)
+	} else {
+		res, err = t.generate(ctx, m, p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	t.addInfo(res, p)
+	return res, nil
+}
+
+// newResult starts the record of a fitted prompt: the fit's metrics and the
+// placements of the documents.
+func newResult(p *Prompt) *tasks.Result {
+	fr := p.Fit
+	res := fit.NewResult(fr)
+	res.Metrics["haystack_units"] = record.Value{Value: float64(fr.Units), Unit: "documents"}
+	res.Metrics["documents"] = record.Value{Value: float64(p.Documents), Unit: "documents"}
+	fit.AddNeedles(res, fr, p.Primary)
+	return res
+}
+
+// generate asks for the answer (answer_mode: generate) and scores it.
+func (t *Task) generate(ctx context.Context, m lm.Model, p *Prompt) (*tasks.Result, error) {
 	fr := p.Fit
 	g, err := m.Generate(ctx, &lm.GenerateRequest{Prompt: fr.Prompt, MaxTokens: t.budget, Stop: t.stop})
 	if err != nil {
 		return nil, err
 	}
-	res := fit.NewResult(fr)
-	res.Metrics["haystack_units"] = record.Value{Value: float64(fr.Units), Unit: "documents"}
-	res.Metrics["documents"] = record.Value{Value: float64(p.Documents), Unit: "documents"}
-	fit.AddNeedles(res, fr, p.Primary)
+	res := newResult(p)
 	fit.AddGeneration(res, fr, g)
 
 	pred := Prediction(g.Text)
@@ -639,6 +797,12 @@ func (t *Task) Evaluate(ctx context.Context, b backends.Backend, c tasks.Cell) (
 
 	res.Info["scorers"] = Scorers
 	res.Info["prediction"] = pred
+	return res, nil
+}
+
+// addInfo records the item, its gold documents and the file it came from.
+func (t *Task) addInfo(res *tasks.Result, p *Prompt) {
+	fr := p.Fit
 	it := p.Item
 	res.Info["item_id"] = it.ID
 	res.Info["item_source"] = it.Source
@@ -673,5 +837,4 @@ func (t *Task) Evaluate(ctx context.Context, b backends.Backend, c tasks.Cell) (
 		}
 		res.Info["distractors_repeated"] = p.pool.wrapAt >= 0 && used > p.pool.wrapAt
 	}
-	return res, nil
 }

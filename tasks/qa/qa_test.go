@@ -127,6 +127,13 @@ func checkRecord(t *testing.T, tk *Task, m *testModel, cell tasks.Cell, res *tas
 		t.Fatalf("prompt_tokens %d (fit %d), the prompt has %d", got, p.Fit.Tokens, len(ids))
 	}
 	budget := tk.p.Int("max_tokens")
+	if tk.choices > 0 {
+		// The longest continuation and one token.
+		budget = 0
+		for i := range p.Choices {
+			budget = max(budget, len(m.tk.Encode(p.Continuation(i)))+1)
+		}
+	}
 	total := len(ids) + budget
 	tol := tk.p.Float("tolerance")
 	if total > cell.Length || float64(total) < (1-tol)*float64(cell.Length) {
@@ -190,13 +197,24 @@ func checkRecord(t *testing.T, tk *Task, m *testModel, cell tasks.Cell, res *tas
 	if d := res.Metrics["depth_actual"].Value; d < want-slack || d > want+slack {
 		t.Fatalf("depth_actual %v for depth %v (wanted %v, slack %v)", d, cell.Depth, want, slack)
 	}
-	for _, name := range []string{"prefill_ms", "decode_ms", "total_ms", "tokenize_ms", "fit_ms"} {
+	timings := []string{"prefill_ms", "decode_ms", "total_ms", "tokenize_ms", "fit_ms"}
+	prefill := float64(len(ids)) / 1000
+	if tk.choices > 0 {
+		// No decoding; the prefill of every choice's sequence.
+		timings = slices.DeleteFunc(timings, func(s string) bool { return s == "decode_ms" })
+		n := 0
+		for i := range p.Choices {
+			n += len(ids) + len(m.tk.Encode(p.Continuation(i)))
+		}
+		prefill = float64(n) / 1000
+	}
+	for _, name := range timings {
 		if v, ok := res.Timings[name]; !ok || v.Unit != "ms" {
 			t.Fatalf("timing %s missing or without unit: %+v", name, v)
 		}
 	}
-	if want := float64(len(ids)) / 1000; res.Timings["prefill_ms"].Value != want {
-		t.Fatalf("prefill_ms %v, want %v", res.Timings["prefill_ms"].Value, want)
+	if res.Timings["prefill_ms"].Value != prefill {
+		t.Fatalf("prefill_ms %v, want %v", res.Timings["prefill_ms"].Value, prefill)
 	}
 	if res.Output == "" || !slices.Equal(res.References, p.References) || res.Info["scorers"] == nil {
 		t.Fatalf("output %q references %q info %v", res.Output, res.References, res.Info)
