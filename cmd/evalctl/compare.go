@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/evalctl/evalctl/harness/record"
 	"github.com/evalctl/evalctl/reports"
 )
 
@@ -49,14 +50,17 @@ func compareCommand(e *env) *cli.Command {
 			if th.MaxScoreDrop < 0 || th.MaxSlowdown < 1 || th.Alpha <= 0 || th.Alpha >= 1 {
 				return badConfig("thresholds: --max-score-drop %g (>= 0), --max-slowdown %g (>= 1), --alpha %g (in (0, 1))", th.MaxScoreDrop, th.MaxSlowdown, th.Alpha)
 			}
-			base, err := readInputs(e, []string{c.Args().Get(0)})
+			base, err := readRaw(e, []string{c.Args().Get(0)})
 			if err != nil {
 				return err
 			}
-			newer, err := readInputs(e, []string{c.Args().Get(1)})
+			newer, err := readRaw(e, []string{c.Args().Get(1)})
 			if err != nil {
 				return err
 			}
+			// One labelling over both runs, so that a task's
+			// configurations carry the same labels on each side.
+			reports.LabelTasks(append(append([]*record.Record(nil), base...), newer...))
 			if len(base) == 0 || len(newer) == 0 {
 				return fmt.Errorf("compare: no records in %s", map[bool]string{true: c.Args().Get(0), false: c.Args().Get(1)}[len(base) == 0])
 			}

@@ -53,8 +53,19 @@ func isDir(p string) bool {
 }
 
 // readInputs reads records from run directories, files or stdin ("-"),
-// warning on stderr about every corrupt line.
+// warning on stderr about every corrupt line, and labels several
+// configurations of one task apart (reports.LabelTasks).
 func readInputs(e *env, inputs []string) ([]*record.Record, error) {
+	all, err := readRaw(e, inputs)
+	if err != nil {
+		return nil, err
+	}
+	reports.LabelTasks(all)
+	return all, nil
+}
+
+// readRaw is readInputs without the task labels.
+func readRaw(e *env, inputs []string) ([]*record.Record, error) {
 	var all []*record.Record
 	for _, in := range inputs {
 		var recs []*record.Record
@@ -73,7 +84,6 @@ func readInputs(e *env, inputs []string) ([]*record.Record, error) {
 		}
 		all = append(all, recs...)
 	}
-	reports.LabelTasks(all)
 	return all, nil
 }
 
