@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/evalctl/evalctl/datasets/text"
+	"github.com/evalctl/evalctl/tasks/internal/testmodel"
 )
 
 // BenchmarkFit32K fits a needle prompt in an essay haystack to 32K tokens
@@ -19,7 +20,7 @@ func BenchmarkFit32K(b *testing.B) {
 			s    text.Source
 		}{{"essay", text.Essays()}, {"noise", text.Noise()}} {
 			b.Run(fmt.Sprintf("%s/%s", name, src.name), func(b *testing.B) {
-				tok := tokenizeFunc(loadTok(b, name))
+				tok := tokenizeFunc(testmodel.Tokenizer(b, name))
 				var full, calls, ratio float64
 				for b.Loop() {
 					res, err := Fit(context.Background(), tok, needleReq(32768, 0.5, src.s))

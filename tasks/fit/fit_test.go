@@ -5,38 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/evalctl/evalctl/backends/model/tokenizer"
 	"github.com/evalctl/evalctl/datasets/text"
+	"github.com/evalctl/evalctl/tasks/internal/testmodel"
 )
-
-const tokDir = "../../testdata/refmodels/tokenizers"
 
 var tokNames = []string{"bytelevel-gpt2", "bytelevel-llama3", "sentencepiece-bpe"}
-
-var (
-	tokMu    sync.Mutex
-	tokCache = map[string]*tokenizer.Tokenizer{}
-)
-
-func loadTok(t testing.TB, name string) *tokenizer.Tokenizer {
-	t.Helper()
-	tokMu.Lock()
-	defer tokMu.Unlock()
-	if tk, ok := tokCache[name]; ok {
-		return tk
-	}
-	tk, err := tokenizer.Load(filepath.Join(tokDir, name, "tokenizer.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokCache[name] = tk
-	return tk
-}
 
 // tokenizeFunc is a plain template: BOS, then the text.
 func tokenizeFunc(tk *tokenizer.Tokenizer) TokenizeFunc {
@@ -65,7 +42,7 @@ func TestFitLengthsAndDepths(t *testing.T) {
 		lengths = lengths[:3]
 	}
 	for _, name := range tokNames {
-		tok := tokenizeFunc(loadTok(t, name))
+		tok := tokenizeFunc(testmodel.Tokenizer(t, name))
 		for _, src := range []struct {
 			name string
 			s    text.Source
@@ -87,7 +64,7 @@ func TestFitLengthsAndDepths(t *testing.T) {
 							t.Fatalf("prompt %d + reserve %d = %d outside [0.99*%d, %d]", res.Tokens, req.Reserve, total, target, target)
 						}
 						checkDepth(t, res, req, depth)
-						checkPosition(t, loadTok(t, name), res, req.Needles[0].Text)
+						checkPosition(t, testmodel.Tokenizer(t, name), res, req.Needles[0].Text)
 						t.Logf("%d tokens (%d units + %d words), needle at token %d depth %.3f; tokenizations: %d full, %d estimate, %d prefix, %d KiB",
 							res.Tokens, res.Units, res.TailWords, res.Needles[0].Token, res.Needles[0].Depth,
 							res.Stats.Full, res.Stats.Estimate, res.Stats.Prefix, res.Stats.Bytes>>10)
@@ -169,7 +146,7 @@ func checkPosition(t *testing.T, tk *tokenizer.Tokenizer, res *Result, needle st
 }
 
 func TestFitErrors(t *testing.T) {
-	tok := tokenizeFunc(loadTok(t, "bytelevel-gpt2"))
+	tok := tokenizeFunc(testmodel.Tokenizer(t, "bytelevel-gpt2"))
 	ctx := context.Background()
 	// The fixed parts alone exceed the target.
 	_, err := Fit(ctx, tok, needleReq(40, 0.5, text.Noise()))
@@ -208,7 +185,7 @@ func TestFitRandom(t *testing.T) {
 	}()
 	for i := 0; i < 60; i++ {
 		name := tokNames[i%len(tokNames)]
-		tok := tokenizeFunc(loadTok(t, name))
+		tok := tokenizeFunc(testmodel.Tokenizer(t, name))
 		target := 200 + r.IntN(3000)
 		req := &Request{
 			Target: target, Reserve: r.IntN(64), Tolerance: []float64{0, 0.005, 0.02}[r.IntN(3)],
@@ -246,7 +223,7 @@ func TestFitRandom(t *testing.T) {
 }
 
 func TestTrack(t *testing.T) {
-	tok := tokenizeFunc(loadTok(t, "bytelevel-llama3"))
+	tok := tokenizeFunc(testmodel.Tokenizer(t, "bytelevel-llama3"))
 	req := needleReq(2048, 0.2, text.Essays())
 	req.Needles = append(req.Needles, Needle{Text: "Another needle.", Depth: 0.9}, Needle{Text: "A third needle.", Depth: 0.5})
 	req.Track = []int{2}

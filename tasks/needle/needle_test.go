@@ -15,6 +15,7 @@ import (
 	"github.com/evalctl/evalctl/params"
 	"github.com/evalctl/evalctl/tasks"
 	"github.com/evalctl/evalctl/tasks/fit"
+	"github.com/evalctl/evalctl/tasks/internal/testmodel"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -42,7 +43,7 @@ func oracle(prompt string) string {
 	return " " + strings.Join(vals, ", ") + "."
 }
 
-func wrong(prompt string) string { return garble(oracle(prompt)) }
+func wrong(prompt string) string { return testmodel.Garble(oracle(prompt)) }
 
 func newTask(t testing.TB, raw map[string]any) *Task {
 	t.Helper()
@@ -86,7 +87,7 @@ func TestScores(t *testing.T) {
 					answer func(string) string
 					want   float64
 				}{{"oracle", oracle, 1}, {"wrong", wrong, 0}} {
-					m := newTestModel(t, tok, c.answer)
+					m := testmodel.New(t, tok, c.answer)
 					res, err := tk.Evaluate(context.Background(), m, cell)
 					if err != nil {
 						t.Fatal(err)
@@ -103,7 +104,7 @@ func TestScores(t *testing.T) {
 
 // checkRecord checks the lengths and positions a record carries against an
 // independent tokenization of the prompt.
-func checkRecord(t *testing.T, tk *Task, m *testModel, cell tasks.Cell, res *tasks.Result) {
+func checkRecord(t *testing.T, tk *Task, m *testmodel.Model, cell tasks.Cell, res *tasks.Result) {
 	t.Helper()
 	s, err := tk.Build(cell)
 	if err != nil {
@@ -128,7 +129,7 @@ func checkRecord(t *testing.T, tk *Task, m *testModel, cell tasks.Cell, res *tas
 	}
 	pos := int(res.Metrics["needle_token_position"].Value)
 	primary := s.Request.Needles[s.Primary].Text
-	if got := strings.TrimLeft(m.tk.Decode(ids[pos:]), " "); !strings.HasPrefix(got, primary) {
+	if got := strings.TrimLeft(m.Tok.Decode(ids[pos:]), " "); !strings.HasPrefix(got, primary) {
 		t.Fatalf("needle_token_position %d decodes to %q, want %q", pos, got[:min(40, len(got))], primary)
 	}
 	if d := res.Metrics["depth_actual"].Value; d < cell.Depth-0.2 || d > cell.Depth+0.2 {
@@ -203,7 +204,7 @@ func TestGolden(t *testing.T) {
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			tk := newTask(t, v.raw)
-			m := newTestModel(t, "bytelevel-gpt2", oracle)
+			m := testmodel.New(t, "bytelevel-gpt2", oracle)
 			res, err := tk.Evaluate(context.Background(), m, tasks.Cell{Length: 768, Depth: 0.5, Seed: 1})
 			if err != nil {
 				t.Fatal(err)
@@ -237,7 +238,7 @@ func golden(t *testing.T, name, got string) {
 
 func TestSamplesDiffer(t *testing.T) {
 	tk := newTask(t, nil)
-	m := newTestModel(t, "bytelevel-llama3", oracle)
+	m := testmodel.New(t, "bytelevel-llama3", oracle)
 	prompt := func(seed int64) string {
 		s, err := tk.Build(tasks.Cell{Length: 2048, Depth: 0.5, Seed: seed})
 		if err != nil {
@@ -264,7 +265,7 @@ func (notText) Close() error { return nil }
 
 func TestErrors(t *testing.T) {
 	tk := newTask(t, nil)
-	m := newTestModel(t, "bytelevel-gpt2", oracle)
+	m := testmodel.New(t, "bytelevel-gpt2", oracle)
 	_, err := tk.Evaluate(context.Background(), m, tasks.Cell{Length: 150, Depth: 0.5, Seed: 1})
 	if !errors.Is(err, fit.ErrNoRoom) {
 		t.Fatalf("length 150: %v, want ErrNoRoom", err)
@@ -311,7 +312,7 @@ func TestErrors(t *testing.T) {
 // scoring.
 func BenchmarkEvaluate32K(b *testing.B) {
 	tk := newTask(b, map[string]any{"keys": 4, "queries": 2})
-	m := newTestModel(b, "bytelevel-llama3", oracle)
+	m := testmodel.New(b, "bytelevel-llama3", oracle)
 	for i := 0; b.Loop(); i++ {
 		res, err := tk.Evaluate(context.Background(), m, tasks.Cell{Length: 32768, Depth: 0.5, Seed: int64(i)})
 		if err != nil || res.Scores["string_match_all"] != 1 {

@@ -17,6 +17,7 @@ import (
 	"github.com/evalctl/evalctl/params"
 	"github.com/evalctl/evalctl/tasks"
 	"github.com/evalctl/evalctl/tasks/fit"
+	"github.com/evalctl/evalctl/tasks/internal/testmodel"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -35,9 +36,9 @@ func newTask(t testing.TB, raw map[string]any) *Task {
 }
 
 // unigramModel is the test model with a unigram trained on other essays.
-func unigramModel(t testing.TB, tok string) *testModel {
-	m := newTestModel(t, tok, func(string) string { return "" })
-	m.trainUnigram(text.Join(text.Take(text.Essays().Sentences(12345), 3000)))
+func unigramModel(t testing.TB, tok string) *testmodel.Model {
+	m := testmodel.New(t, tok, func(string) string { return "" })
+	m.TrainUnigram(text.Join(text.Take(text.Essays().Sentences(12345), 3000)))
 	return m
 }
 
@@ -69,7 +70,7 @@ func TestNLL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ids := m.tk.Encode(fr.Prompt)
+			ids := m.Tok.Encode(fr.Prompt)
 			if got := res.Metrics["prompt_tokens"].Value; int(got) != len(ids)+1 {
 				t.Fatalf("prompt_tokens %v, want %d", got, len(ids)+1)
 			}
@@ -79,7 +80,7 @@ func TestNLL(t *testing.T) {
 			var sum float64
 			nlls := make([]float64, len(ids))
 			for i, id := range ids {
-				nlls[i] = -m.unigram(id)
+				nlls[i] = -m.Unigram(id)
 				sum += nlls[i]
 			}
 			want := sum / float64(len(ids))

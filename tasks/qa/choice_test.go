@@ -16,6 +16,7 @@ import (
 	qadata "github.com/evalctl/evalctl/datasets/qa"
 	"github.com/evalctl/evalctl/params"
 	"github.com/evalctl/evalctl/tasks"
+	"github.com/evalctl/evalctl/tasks/internal/testmodel"
 	"github.com/evalctl/evalctl/tasks/score"
 )
 
@@ -41,12 +42,12 @@ func reader(contrary bool) func(string, string, int) float64 {
 	}
 }
 
-func choiceModel(t testing.TB, tok string, loglik func(string, string, int) float64) *testModel {
-	m := newTestModel(t, tok, func(string) string {
+func choiceModel(t testing.TB, tok string, loglik func(string, string, int) float64) *testmodel.Model {
+	m := testmodel.New(t, tok, func(string) string {
 		t.Error("Generate called in choice mode")
 		return ""
 	})
-	m.loglik = loglik
+	m.Loglik = loglik
 	return m
 }
 
@@ -121,7 +122,7 @@ func evalChoices(t *testing.T, tk *Task, tok string, cell tasks.Cell) *tasks.Res
 }
 
 // checkChoiceRecord checks what a choice-mode record says about its choices.
-func checkChoiceRecord(t *testing.T, m *testModel, res *tasks.Result, p *Prompt) {
+func checkChoiceRecord(t *testing.T, m *testmodel.Model, res *tasks.Result, p *Prompt) {
 	t.Helper()
 	checkChoices(t, p)
 	if !slices.Equal(res.Info["choices"].([]string), p.Choices) || res.Info["gold_choice"] != p.GoldChoice || res.Info["answer_mode"] != "choice" {
@@ -133,7 +134,7 @@ func checkChoiceRecord(t *testing.T, m *testModel, res *tasks.Result, p *Prompt)
 		t.Fatalf("%d log-probabilities, %d token counts for %d choices", len(lps), len(toks), len(p.Choices))
 	}
 	for i := range p.Choices {
-		if n := len(m.tk.Encode(p.Continuation(i))); toks[i] != n || p.ChoiceTokens[i] != n {
+		if n := len(m.Tok.Encode(p.Continuation(i))); toks[i] != n || p.ChoiceTokens[i] != n {
 			t.Fatalf("choice %d: %d tokens recorded, %d estimated, the continuation has %d", i, toks[i], p.ChoiceTokens[i], n)
 		}
 	}
@@ -240,7 +241,7 @@ func TestChoicePromptIsGeneratePrompt(t *testing.T) {
 			choiceRaw[k] = v
 		}
 		ct := newTestTask(t, choiceRaw)
-		m := newTestModel(t, "bytelevel-gpt2", oracle)
+		m := testmodel.New(t, "bytelevel-gpt2", oracle)
 		for seed := int64(0); seed < 4; seed++ {
 			cell := tasks.Cell{Length: 2048, Depth: 0.3, Seed: seed}
 			p, err := ct.Prompt(context.Background(), m.Tokenize, cell)
@@ -301,7 +302,7 @@ func TestChoicesDeterministic(t *testing.T) {
 				// Every backend gets the same choices.
 				var prompts []*Prompt
 				for _, tok := range toks {
-					p, err := newTestTask(t, raw).Prompt(context.Background(), newTestModel(t, tok, oracle).Tokenize, cell)
+					p, err := newTestTask(t, raw).Prompt(context.Background(), testmodel.New(t, tok, oracle).Tokenize, cell)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -9,6 +9,8 @@ package qa
 import (
 	"regexp"
 	"strings"
+
+	"github.com/evalctl/evalctl/tasks/internal/testmodel"
 )
 
 var questionRe = regexp.MustCompile(`(?m)^Question: (.+)$`)
@@ -32,7 +34,7 @@ func oracle(prompt string) string {
 }
 
 // wrong answers with every letter and digit of the right answer changed.
-func wrong(prompt string) string { return garble(oracle(prompt)) }
+func wrong(prompt string) string { return testmodel.Garble(oracle(prompt)) }
 
 // The synthetic question templates (datasets/qa): the attribute asked and,
 // for two hops, the attribute that leads to the bridge entity.

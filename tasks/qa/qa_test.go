@@ -17,6 +17,7 @@ import (
 	"github.com/evalctl/evalctl/params"
 	"github.com/evalctl/evalctl/tasks"
 	"github.com/evalctl/evalctl/tasks/fit"
+	"github.com/evalctl/evalctl/tasks/internal/testmodel"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -48,7 +49,7 @@ func evalBoth(t *testing.T, tk *Task, tok string, cell tasks.Cell) *tasks.Result
 		want   float64
 	}{{"oracle", oracle, 1}, {"wrong", wrong, 0}} {
 		var sent string
-		m := newTestModel(t, tok, func(p string) string { sent = p; return c.answer(p) })
+		m := testmodel.New(t, tok, func(p string) string { sent = p; return c.answer(p) })
 		res, err := tk.Evaluate(context.Background(), m, cell)
 		if err != nil {
 			t.Fatal(err)
@@ -116,7 +117,7 @@ var docRe = regexp.MustCompile(`(?m)^Document \[(\d+)\]`)
 
 // checkRecord checks the lengths and positions a record carries against an
 // independent tokenization of the cell's prompt p.
-func checkRecord(t *testing.T, tk *Task, m *testModel, cell tasks.Cell, res *tasks.Result, p *Prompt) {
+func checkRecord(t *testing.T, tk *Task, m *testmodel.Model, cell tasks.Cell, res *tasks.Result, p *Prompt) {
 	t.Helper()
 	prompt := p.Fit.Prompt
 	if strings.Contains(prompt, marker) {
@@ -131,7 +132,7 @@ func checkRecord(t *testing.T, tk *Task, m *testModel, cell tasks.Cell, res *tas
 		// The longest continuation and one token.
 		budget = 0
 		for i := range p.Choices {
-			budget = max(budget, len(m.tk.Encode(p.Continuation(i)))+1)
+			budget = max(budget, len(m.Tok.Encode(p.Continuation(i)))+1)
 		}
 	}
 	total := len(ids) + budget
@@ -166,7 +167,7 @@ func checkRecord(t *testing.T, tk *Task, m *testModel, cell tasks.Cell, res *tas
 		if !strings.Contains(prompt, want) {
 			t.Fatalf("gold document %d missing: %q", i, want)
 		}
-		if got := strings.TrimLeft(m.tk.Decode(ids[positions[i]:]), " "); !strings.HasPrefix(got, head) {
+		if got := strings.TrimLeft(m.Tok.Decode(ids[positions[i]:]), " "); !strings.HasPrefix(got, head) {
 			t.Fatalf("gold document %d at token %d decodes to %q, want %q", i, positions[i], got[:min(60, len(got))], head)
 		}
 	}
@@ -204,7 +205,7 @@ func checkRecord(t *testing.T, tk *Task, m *testModel, cell tasks.Cell, res *tas
 		timings = slices.DeleteFunc(timings, func(s string) bool { return s == "decode_ms" })
 		n := 0
 		for i := range p.Choices {
-			n += len(ids) + len(m.tk.Encode(p.Continuation(i)))
+			n += len(ids) + len(m.Tok.Encode(p.Continuation(i)))
 		}
 		prefill = float64(n) / 1000
 	}
@@ -224,7 +225,7 @@ func checkRecord(t *testing.T, tk *Task, m *testModel, cell tasks.Cell, res *tas
 func TestTwoHopPromptHasBothGold(t *testing.T) {
 	for _, spread := range []float64{0, 0.1, 0.5} {
 		tk := newTestTask(t, map[string]any{"hops": 2, "spread": spread})
-		m := newTestModel(t, "bytelevel-llama3", oracle)
+		m := testmodel.New(t, "bytelevel-llama3", oracle)
 		firsts := map[string]bool{}
 		for seed := int64(1); seed <= 8; seed++ {
 			p, err := tk.Prompt(context.Background(), m.Tokenize, tasks.Cell{Length: 8192, Depth: 0.5, Seed: seed})
@@ -275,7 +276,7 @@ func TestGolden(t *testing.T) {
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			tk := newTestTask(t, v.raw)
-			m := newTestModel(t, "bytelevel-gpt2", oracle)
+			m := testmodel.New(t, "bytelevel-gpt2", oracle)
 			cell := tasks.Cell{Length: v.length, Depth: 0.5, Seed: 1}
 			res, err := tk.Evaluate(context.Background(), m, cell)
 			if err != nil {
@@ -310,7 +311,7 @@ func golden(t *testing.T, name, got string) {
 func TestSamplesDiffer(t *testing.T) {
 	for _, raw := range []map[string]any{{"hops": "mixed"}, {"source": "file", "file": "testdata/hotpot.json"}} {
 		tk := newTestTask(t, raw)
-		m := newTestModel(t, "bytelevel-llama3", oracle)
+		m := testmodel.New(t, "bytelevel-llama3", oracle)
 		prompt := func(seed int64) string {
 			p, err := tk.Prompt(context.Background(), m.Tokenize, tasks.Cell{Length: 2048, Depth: 0.5, Seed: seed})
 			if err != nil {
@@ -372,7 +373,7 @@ func TestFileSources(t *testing.T) {
 						t.Fatal("a small file fills 2K with its documents repeated; Info does not say so")
 					}
 				}
-				m := newTestModel(t, tok, oracle)
+				m := testmodel.New(t, tok, oracle)
 				p, err := tk.Prompt(context.Background(), m.Tokenize, cell)
 				if err != nil {
 					t.Fatal(err)
@@ -390,7 +391,7 @@ func TestFileSources(t *testing.T) {
 					continue
 				}
 				// Every backend gets the same item for a cell.
-				other := newTestModel(t, toks[(i+int(seed)+1)%len(toks)], oracle)
+				other := testmodel.New(t, toks[(i+int(seed)+1)%len(toks)], oracle)
 				s1, _ := tk.Build(cell)
 				q, err := tk.Prompt(context.Background(), other.Tokenize, cell)
 				if err != nil {
@@ -463,7 +464,7 @@ func splitDocs(prompt string) []promptDoc {
 // others.
 func TestExcludesAnswerDocuments(t *testing.T) {
 	tk := newTestTask(t, map[string]any{"source": "file", "file": "testdata/squad.json"})
-	m := newTestModel(t, "bytelevel-gpt2", oracle)
+	m := testmodel.New(t, "bytelevel-gpt2", oracle)
 	asked, other := 0, 0
 	for seed := int64(0); seed < 60; seed++ {
 		p, err := tk.Prompt(context.Background(), m.Tokenize, tasks.Cell{Length: 1024, Depth: 0.5, Seed: seed})
@@ -569,7 +570,7 @@ func TestRenumberAndPrediction(t *testing.T) {
 // string_match_part and loses exact match.
 func TestScoresExtraWords(t *testing.T) {
 	tk := newTestTask(t, nil)
-	m := newTestModel(t, "bytelevel-gpt2", func(p string) string {
+	m := testmodel.New(t, "bytelevel-gpt2", func(p string) string {
 		return " The answer is" + oracle(p) + ".\n\nQuestion: something else"
 	})
 	res, err := tk.Evaluate(context.Background(), m, tasks.Cell{Length: 1024, Depth: 0.5, Seed: 5})
@@ -589,7 +590,7 @@ func TestScoresExtraWords(t *testing.T) {
 func TestConcurrent(t *testing.T) {
 	for _, raw := range []map[string]any{{"hops": "mixed"}, {"source": "file", "file": "testdata/hotpot.json", "distractor_docs": "own"}} {
 		tk := newTestTask(t, raw)
-		m := newTestModel(t, "bytelevel-llama3", oracle)
+		m := testmodel.New(t, "bytelevel-llama3", oracle)
 		errs := make(chan error, 6)
 		for i := range 6 {
 			go func() {
@@ -614,7 +615,7 @@ func (notText) Close() error { return nil }
 
 func TestErrors(t *testing.T) {
 	tk := newTestTask(t, nil)
-	m := newTestModel(t, "bytelevel-gpt2", oracle)
+	m := testmodel.New(t, "bytelevel-gpt2", oracle)
 	_, err := tk.Evaluate(context.Background(), m, tasks.Cell{Length: 100, Depth: 0.5, Seed: 1})
 	if !errors.Is(err, fit.ErrNoRoom) {
 		t.Fatalf("length 100: %v, want ErrNoRoom", err)
@@ -682,7 +683,7 @@ func TestErrors(t *testing.T) {
 // reading, scoring.
 func BenchmarkEvaluate32K(b *testing.B) {
 	tk := newTestTask(b, map[string]any{"hops": 2})
-	m := newTestModel(b, "bytelevel-llama3", oracle)
+	m := testmodel.New(b, "bytelevel-llama3", oracle)
 	for i := 0; b.Loop(); i++ {
 		res, err := tk.Evaluate(context.Background(), m, tasks.Cell{Length: 32768, Depth: 0.5, Seed: int64(i)})
 		if err != nil || res.Scores["exact_match"] != 1 {

@@ -15,6 +15,7 @@ import (
 	"github.com/evalctl/evalctl/params"
 	"github.com/evalctl/evalctl/tasks"
 	"github.com/evalctl/evalctl/tasks/fit"
+	"github.com/evalctl/evalctl/tasks/internal/testmodel"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -66,7 +67,7 @@ func oracle(prompt string) string {
 	return " I do not know."
 }
 
-func wrong(prompt string) string { return garble(oracle(prompt)) }
+func wrong(prompt string) string { return testmodel.Garble(oracle(prompt)) }
 
 func newTask(t testing.TB, raw map[string]any) *Task {
 	t.Helper()
@@ -107,7 +108,7 @@ func TestScores(t *testing.T) {
 					answer func(string) string
 					want   float64
 				}{{"oracle", oracle, 1}, {"wrong", wrong, 0}} {
-					m := newTestModel(t, tok, c.answer)
+					m := testmodel.New(t, tok, c.answer)
 					res, err := tk.Evaluate(context.Background(), m, cell)
 					if err != nil {
 						t.Fatal(err)
@@ -124,7 +125,7 @@ func TestScores(t *testing.T) {
 
 // checkRecord checks the lengths and positions a record carries against an
 // independent tokenization of the prompt.
-func checkRecord(t *testing.T, tk *Task, m *testModel, cell tasks.Cell, res *tasks.Result) {
+func checkRecord(t *testing.T, tk *Task, m *testmodel.Model, cell tasks.Cell, res *tasks.Result) {
 	t.Helper()
 	s, err := tk.Build(cell)
 	if err != nil {
@@ -144,7 +145,7 @@ func checkRecord(t *testing.T, tk *Task, m *testModel, cell tasks.Cell, res *tas
 	}
 	pos := int(res.Metrics["needle_token_position"].Value)
 	primary := s.Request.Needles[s.Primary].Text
-	if got := strings.TrimLeft(m.tk.Decode(ids[pos:]), " "); !strings.HasPrefix(got, primary) {
+	if got := strings.TrimLeft(m.Tok.Decode(ids[pos:]), " "); !strings.HasPrefix(got, primary) {
 		t.Fatalf("needle_token_position %d decodes to %q, want %q", pos, got[:min(40, len(got))], primary)
 	}
 	if res.Metrics["target_tokens"].Value != float64(cell.Length) || res.Info["kind"] != tk.kind || res.Info["scorer"] != Scorer {
@@ -157,7 +158,7 @@ func checkRecord(t *testing.T, tk *Task, m *testModel, cell tasks.Cell, res *tas
 
 func TestKVIsJSON(t *testing.T) {
 	tk := newTask(t, map[string]any{"kind": "kv"})
-	m := newTestModel(t, "bytelevel-llama3", oracle)
+	m := testmodel.New(t, "bytelevel-llama3", oracle)
 	cell := tasks.Cell{Length: 16384, Depth: 0.25, Seed: 5}
 	s, _ := tk.Build(cell)
 	fr, err := fit.Fit(context.Background(), m.Tokenize, s.Request)
@@ -184,7 +185,7 @@ func TestKVIsJSON(t *testing.T) {
 
 func TestKVWindowError(t *testing.T) {
 	tk := newTask(t, map[string]any{"kind": "kv"})
-	m := newTestModel(t, "bytelevel-gpt2", oracle)
+	m := testmodel.New(t, "bytelevel-gpt2", oracle)
 	// 1% of 1K is 10 tokens, a pair is about 80: most samples miss.
 	misses := 0
 	for seed := int64(0); seed < 5; seed++ {
@@ -202,7 +203,7 @@ func TestKVWindowError(t *testing.T) {
 
 func TestVTChainOrder(t *testing.T) {
 	tk := newTask(t, map[string]any{"kind": "vt", "chains": 2, "hops": 5, "spread": 1})
-	m := newTestModel(t, "sentencepiece-bpe", oracle)
+	m := testmodel.New(t, "sentencepiece-bpe", oracle)
 	s, _ := tk.Build(tasks.Cell{Length: 4096, Depth: 0.5, Seed: 9})
 	fr, err := fit.Fit(context.Background(), m.Tokenize, s.Request)
 	if err != nil {
@@ -235,7 +236,7 @@ func TestGolden(t *testing.T) {
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			tk := newTask(t, v.raw)
-			m := newTestModel(t, "bytelevel-gpt2", oracle)
+			m := testmodel.New(t, "bytelevel-gpt2", oracle)
 			cell := tasks.Cell{Length: 768, Depth: 0.5, Seed: 1}
 			res, err := tk.Evaluate(context.Background(), m, cell)
 			if err != nil {
@@ -285,7 +286,7 @@ func (notText) Close() error { return nil }
 
 func TestErrors(t *testing.T) {
 	tk := newTask(t, nil)
-	m := newTestModel(t, "bytelevel-gpt2", oracle)
+	m := testmodel.New(t, "bytelevel-gpt2", oracle)
 	if _, err := tk.Evaluate(context.Background(), m, tasks.Cell{Length: 40, Seed: 1}); !errors.Is(err, fit.ErrNoRoom) {
 		t.Fatalf("length 40: %v", err)
 	}
