@@ -29,61 +29,64 @@ import (
 	"github.com/evalctl/evalctl/datasets/gguf"
 )
 
-// ggufNames maps llama.cpp tensor names to Hugging Face ones.
+// layerNames pairs the per-layer tensor names of llama.cpp ("blk.N." +
+// key) with Hugging Face's ("model.layers.N." + value); globalNames the
+// others. One table serves both directions.
+var (
+	layerNames = [][2]string{
+		{"attn_norm.weight", "input_layernorm.weight"}, {"ffn_norm.weight", "post_attention_layernorm.weight"},
+		{"attn_q.weight", "self_attn.q_proj.weight"}, {"attn_k.weight", "self_attn.k_proj.weight"},
+		{"attn_v.weight", "self_attn.v_proj.weight"}, {"attn_output.weight", "self_attn.o_proj.weight"},
+		{"attn_q.bias", "self_attn.q_proj.bias"}, {"attn_k.bias", "self_attn.k_proj.bias"},
+		{"attn_v.bias", "self_attn.v_proj.bias"}, {"attn_output.bias", "self_attn.o_proj.bias"},
+		{"ffn_gate.weight", "mlp.gate_proj.weight"}, {"ffn_up.weight", "mlp.up_proj.weight"},
+		{"ffn_down.weight", "mlp.down_proj.weight"}, {"ffn_gate.bias", "mlp.gate_proj.bias"},
+		{"ffn_up.bias", "mlp.up_proj.bias"}, {"ffn_down.bias", "mlp.down_proj.bias"},
+	}
+	globalNames = [][2]string{
+		{"token_embd.weight", "model.embed_tokens.weight"},
+		{"output_norm.weight", "model.norm.weight"},
+		{"output.weight", "lm_head.weight"},
+	}
+	ggufToHFLayer, hfToGGUFLayer   = pairMaps(layerNames)
+	ggufToHFGlobal, hfToGGUFGlobal = pairMaps(globalNames)
+)
+
+func pairMaps(pairs [][2]string) (forward, backward map[string]string) {
+	forward, backward = map[string]string{}, map[string]string{}
+	for _, p := range pairs {
+		forward[p[0]], backward[p[1]] = p[1], p[0]
+	}
+	return forward, backward
+}
+
+// ggufToHF maps a llama.cpp tensor name to the Hugging Face one.
 func ggufToHF(name string) (string, bool) {
-	switch name {
-	case "token_embd.weight":
-		return "model.embed_tokens.weight", true
-	case "output_norm.weight":
-		return "model.norm.weight", true
-	case "output.weight":
-		return "lm_head.weight", true
+	if hf, ok := ggufToHFGlobal[name]; ok {
+		return hf, true
 	}
 	var layer int
 	var rest string
 	if _, err := fmt.Sscanf(name, "blk.%d.%s", &layer, &rest); err != nil {
 		return "", false
 	}
-	m := map[string]string{
-		"attn_norm.weight": "input_layernorm.weight", "ffn_norm.weight": "post_attention_layernorm.weight",
-		"attn_q.weight": "self_attn.q_proj.weight", "attn_k.weight": "self_attn.k_proj.weight",
-		"attn_v.weight": "self_attn.v_proj.weight", "attn_output.weight": "self_attn.o_proj.weight",
-		"attn_q.bias": "self_attn.q_proj.bias", "attn_k.bias": "self_attn.k_proj.bias",
-		"attn_v.bias": "self_attn.v_proj.bias", "attn_output.bias": "self_attn.o_proj.bias",
-		"ffn_gate.weight": "mlp.gate_proj.weight", "ffn_up.weight": "mlp.up_proj.weight",
-		"ffn_down.weight": "mlp.down_proj.weight", "ffn_gate.bias": "mlp.gate_proj.bias",
-		"ffn_up.bias": "mlp.up_proj.bias", "ffn_down.bias": "mlp.down_proj.bias",
-	}
-	hf, ok := m[rest]
+	hf, ok := ggufToHFLayer[rest]
 	if !ok || fmt.Sprintf("blk.%d.%s", layer, rest) != name {
 		return "", false
 	}
 	return fmt.Sprintf("model.layers.%d.%s", layer, hf), true
 }
 
+// hfToGGUF maps a Hugging Face tensor name of the architecture to the
+// llama.cpp one.
 func hfToGGUF(name string) string {
-	switch name {
-	case "model.embed_tokens.weight":
-		return "token_embd.weight"
-	case "model.norm.weight":
-		return "output_norm.weight"
-	case "lm_head.weight":
-		return "output.weight"
+	if g, ok := hfToGGUFGlobal[name]; ok {
+		return g
 	}
 	var layer int
 	var rest string
 	fmt.Sscanf(name, "model.layers.%d.%s", &layer, &rest)
-	m := map[string]string{
-		"input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
-		"self_attn.q_proj.weight": "attn_q.weight", "self_attn.k_proj.weight": "attn_k.weight",
-		"self_attn.v_proj.weight": "attn_v.weight", "self_attn.o_proj.weight": "attn_output.weight",
-		"self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias",
-		"self_attn.v_proj.bias": "attn_v.bias", "self_attn.o_proj.bias": "attn_output.bias",
-		"mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
-		"mlp.down_proj.weight": "ffn_down.weight", "mlp.gate_proj.bias": "ffn_gate.bias",
-		"mlp.up_proj.bias": "ffn_up.bias", "mlp.down_proj.bias": "ffn_down.bias",
-	}
-	return fmt.Sprintf("blk.%d.%s", layer, m[rest])
+	return fmt.Sprintf("blk.%d.%s", layer, hfToGGUFLayer[rest])
 }
 
 // permuteRows converts rows of a q or k projection ([heads*d, cols]) between
