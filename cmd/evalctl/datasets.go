@@ -73,6 +73,9 @@ type recorder struct {
 
 	mu   sync.Mutex
 	reqs []any
+	// counts holds the token count of every prompt tokenized, so that the
+	// final prompt (which fitting tokenizes) is not tokenized again.
+	counts map[string]int
 }
 
 func (r *recorder) Close() error { return nil }
@@ -82,7 +85,27 @@ func (r *recorder) Tokenize(_ context.Context, prompt string) ([]int, error) {
 	if r.bos >= 0 {
 		ids = append(ids, r.bos)
 	}
-	return append(ids, r.tok.Encode(prompt)...), nil
+	ids = append(ids, r.tok.Encode(prompt)...)
+	r.mu.Lock()
+	if r.counts == nil {
+		r.counts = map[string]int{}
+	}
+	r.counts[prompt] = len(ids)
+	r.mu.Unlock()
+	return ids, nil
+}
+
+// promptTokens is the token count of a prompt, from the task's own
+// tokenization when it made one.
+func (r *recorder) promptTokens(ctx context.Context, prompt string) int {
+	r.mu.Lock()
+	n, ok := r.counts[prompt]
+	r.mu.Unlock()
+	if ok {
+		return n
+	}
+	ids, _ := r.Tokenize(ctx, prompt)
+	return len(ids)
 }
 
 func (r *recorder) Generate(_ context.Context, req *lm.GenerateRequest) (*lm.GenerateResponse, error) {
@@ -276,8 +299,7 @@ func exportOne(ctx context.Context, tok *tokenizer.Tokenizer, bos int, t tasks.T
 		switch r := r.(type) {
 		case *lm.GenerateRequest:
 			x.Kind, x.Prompt, x.MaxTokens, x.Stop = "generate", r.Prompt, r.MaxTokens, r.Stop
-			ids, _ := rec.Tokenize(ctx, r.Prompt)
-			x.PromptTokens = len(ids)
+			x.PromptTokens = rec.promptTokens(ctx, r.Prompt)
 		case *lm.LoglikelihoodRequest:
 			x.Kind, x.Context, x.Continuation = "loglikelihood", r.Context, r.Continuation
 			x.PromptTokens = len(tok.Encode(r.Context)) + len(tok.Encode(r.Continuation))
