@@ -104,18 +104,7 @@ func (li *linear) forward(x []float32, rows int, y []float32, workers int) {
 	if workers <= 1 || work < 1<<17 || li.out < 128 {
 		li.product(x, rows, y, 0, li.out)
 	} else {
-		chunk := (li.out + workers - 1) / workers
-		chunk = (chunk + 63) &^ 63
-		var wg sync.WaitGroup
-		for c0 := 0; c0 < li.out; c0 += chunk {
-			n := min(chunk, li.out-c0)
-			wg.Add(1)
-			go func(c0, n int) {
-				defer wg.Done()
-				li.product(x, rows, y, c0, n)
-			}(c0, n)
-		}
-		wg.Wait()
+		parallelChunks(li.out, workers, 64, func(a, b int) { li.product(x, rows, y, a, b-a) })
 	}
 	if li.b != nil {
 		for r := 0; r < rows; r++ {
@@ -291,7 +280,11 @@ func (s *Seq) Forward(ctx context.Context, ids []int, mode attention.Mode, st *a
 		rmsNorm(hn, x, ly.mlpNorm, n, h, c.RMSEps)
 		ly.gate.forward(hn, n, g, w)
 		ly.up.forward(hn, n, u, w)
-		parallelChunks(len(g), w, func(a, b int) { siluMul(g[a:b], u[a:b]) })
+		if w <= 1 || len(g) < 1<<14 {
+			siluMul(g, u)
+		} else {
+			parallelChunks(len(g), w, 1, func(a, b int) { siluMul(g[a:b], u[a:b]) })
+		}
 		ly.down.forward(g, n, proj, w)
 		addScaled(x, proj, resScale)
 	}
@@ -366,14 +359,11 @@ func siluMul(g, u []float32) {
 	}
 }
 
-// parallelChunks runs f over [0, n) split into one chunk per worker (a
-// single call when n is small).
-func parallelChunks(n, workers int, f func(a, b int)) {
-	if workers <= 1 || n < 1<<14 {
-		f(0, n)
-		return
-	}
+// parallelChunks runs f over [0, n) split into one chunk per worker, each
+// chunk a multiple of align (but the last), on goroutines.
+func parallelChunks(n, workers, align int, f func(a, b int)) {
 	chunk := (n + workers - 1) / workers
+	chunk = (chunk + align - 1) / align * align
 	var wg sync.WaitGroup
 	for a := 0; a < n; a += chunk {
 		wg.Add(1)
