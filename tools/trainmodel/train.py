@@ -70,6 +70,12 @@ def cmd_tokenizer(a):
     print("tokenizer: %d texts, vocab %d" % (len(texts), tok.get_vocab_size()), flush=True)
 
 
+# The attention of every layer during training: None is dense causal
+# attention (scaled_dot_product_attention); `train --attention sparse` sets a
+# function (q [B,H,N,D], k and v [B,KV,N,D], rotated) -> o [B,H,N,D].
+ATTENTION = None
+
+
 # ---------------------------------------------------------------------------
 class RMSNorm(nn.Module):
     def __init__(self, n, eps):
@@ -111,6 +117,11 @@ class Block(nn.Module):
         v = self.v_proj(h).view(B, N, self.KV, self.D).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if ATTENTION is not None:  # --attention sparse: InfLLM-V2 in the loop (infllm.py)
+            o = ATTENTION(q, k, v)
+            x = x + self.o_proj(o.transpose(1, 2).reshape(B, N, self.H * self.D))
+            h = self.post_attention_layernorm(x)
+            return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
         if self.H != self.KV:  # grouped-query attention: share each KV head
             k = k.repeat_interleave(self.H // self.KV, dim=1)
             v = v.repeat_interleave(self.H // self.KV, dim=1)
@@ -167,7 +178,17 @@ def hf_config(c):
 
 # ---------------------------------------------------------------------------
 def cmd_train(a):
+    global ATTENTION
     from tokenizers import Tokenizer
+    if a.attention == "sparse":
+        # InfLLM-V2 sparse attention in every layer's forward pass (the
+        # paper's short-to-long adaptation); infllm.py sits beside this file.
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import infllm
+        cfg = infllm.InfLLMConfig(block_size=a.block_size, kernel_size=a.kernel_size, kernel_stride=a.kernel_stride,
+                                  init_blocks=a.init_blocks, local_blocks=a.local_blocks, topk=a.topk)
+        ATTENTION = infllm.make_attention(cfg)
+        print("attention: InfLLM-V2 sparse,", cfg.describe(), flush=True)
     torch.manual_seed(a.seed)
     random.seed(a.seed)
     dev = "cuda"
@@ -215,11 +236,24 @@ def cmd_train(a):
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.05)
     lengths = sorted(buckets)
     budget = a.minutes * 60
-    log = {"config": c, "steps": [], "evals": []}
+    log = {"config": c, "args": vars(a), "steps": [], "evals": []}
     start = time.time()
     step = 0
 
+    fixed = None
+    if a.bucket_weights:
+        fixed = {}
+        for part in a.bucket_weights.split(","):
+            k, v = part.split(":")
+            fixed[int(k)] = float(v)
+        missing = [k for k in fixed if k not in buckets]
+        if missing:
+            sys.exit("--bucket-weights names lengths with no samples: %s" % missing)
+
     def bucket_for(frac):
+        if fixed is not None:
+            ks = sorted(fixed)
+            return random.choices(ks, weights=[fixed[k] for k in ks])[0]
         # Curriculum: during the first 30% only the two shortest buckets;
         # then every bucket, longer ones more often as training goes. A
         # continued run (--init) starts after the short-only phase.
@@ -260,8 +294,12 @@ def cmd_train(a):
         el = time.time() - start
         if el > budget:
             break
-        frac = el / budget
-        lr = a.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+        if a.steps and step >= a.steps:
+            break
+        # Progress: elapsed time over the budget, or steps over --steps,
+        # whichever is further.
+        frac = max(el / budget, step / a.steps if a.steps else 0.0)
+        lr = a.lr * min(1.0, (step + 1) / a.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
         L = bucket_for(frac)
@@ -269,11 +307,15 @@ def cmd_train(a):
         bs = max(1, a.tokens_per_step // L)
         batch = [random.choice(pool) for _ in range(bs)]
         n = max(len(ids) for ids, _ in batch)
+        if a.attention == "sparse":
+            # Few distinct lengths for the compiled sparse kernel: the model
+            # input (n-1 tokens) is padded to a multiple of 1024.
+            n = -(-(n - 1) // 1024) * 1024 + 1
         x = torch.zeros((bs, n), dtype=torch.long)
         w = torch.zeros((bs, n))
         for i, (ids, np_) in enumerate(batch):
             x[i, :len(ids)] = torch.tensor(ids)
-            w[i, :len(ids) - 1] = 0.1
+            w[i, :len(ids) - 1] = a.prompt_weight
             w[i, np_ - 1:len(ids) - 1] = 1.0
         x, w = x.to(dev), w.to(dev)
         with torch.autocast("cuda", dtype=torch.bfloat16):
@@ -281,7 +323,7 @@ def cmd_train(a):
         loss_tok = F.cross_entropy(logits.float().reshape(-1, V), x[:, 1:].reshape(-1), reduction="none")
         wt = w[:, :-1].reshape(-1)
         loss = (loss_tok * wt).sum() / wt.sum()
-        ans = wt == 1.0
+        ans = wt == 1.0  # a.prompt_weight < 1
         ans_loss = float((loss_tok.detach() * ans).sum() / ans.sum())
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -291,15 +333,16 @@ def cmd_train(a):
         if step % 25 == 0:
             log["steps"].append({"step": step, "seconds": round(time.time() - start, 1), "length": L,
                                  "loss": round(float(loss), 4), "answer_loss": round(ans_loss, 4), "lr": lr})
-        if step % 200 == 0:
+        if step % 200 == 0 or (a.attention == "sparse" and step % 25 == 0):
             print("step %d %.0fs len %d loss %.3f answer %.3f" % (step, time.time() - start, L, float(loss), ans_loss), flush=True)
         if step % a.eval_every == 0:
             r = evaluate(1, max_len=4096)
             log["evals"].append({"step": step, "seconds": round(time.time() - start, 1), "accuracy": r})
             print("eval", step, json.dumps(r), flush=True)
-    final = evaluate(a.final_eval)
-    log["evals"].append({"step": step, "seconds": round(time.time() - start, 1), "accuracy": final, "final": True})
-    print("final", json.dumps(final), flush=True)
+    if a.final_eval > 0:
+        final = evaluate(a.final_eval)
+        log["evals"].append({"step": step, "seconds": round(time.time() - start, 1), "accuracy": final, "final": True})
+        print("final", json.dumps(final), flush=True)
     save(a, model, c, tok, log)
 
 
@@ -363,10 +406,22 @@ def main():
     r.add_argument("--theta", type=float, default=1e6)
     r.add_argument("--max-pos", type=int, default=65536)
     r.add_argument("--lr", type=float, default=2e-3)
+    r.add_argument("--warmup", type=int, default=200, help="learning-rate warm-up steps")
+    r.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: only --minutes); the schedule follows whichever ends first")
     r.add_argument("--tokens-per-step", type=int, default=65536)
     r.add_argument("--eval-every", type=int, default=500)
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--final-eval", type=int, default=4, help="held-out samples per task and length in the final evaluation")
+    r.add_argument("--final-eval", type=int, default=4, help="held-out samples per task and length in the final evaluation (0: none)")
+    r.add_argument("--prompt-weight", type=float, default=0.1, help="loss weight of the prompt tokens (the answer and EOS have 1)")
+    r.add_argument("--bucket-weights", default="", help="fixed sampling weights of the length buckets instead of the curriculum, e.g. 512:3,1024:3,32768:1")
+    r.add_argument("--attention", choices=["dense", "sparse"], default="dense",
+                   help="attention in the training loop: dense, or InfLLM-V2 sparse (infllm.py) with the parameters below")
+    r.add_argument("--block-size", type=int, default=64)
+    r.add_argument("--kernel-size", type=int, default=32)
+    r.add_argument("--kernel-stride", type=int, default=16)
+    r.add_argument("--init-blocks", type=int, default=1)
+    r.add_argument("--local-blocks", type=int, default=32)
+    r.add_argument("--topk", type=int, default=96)
     r.add_argument("--init", default="", help="directory of an earlier model.safetensors to continue from")
     a = p.parse_args()
     {"tokenizer": cmd_tokenizer, "train": cmd_train}[a.cmd](a)
