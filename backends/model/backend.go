@@ -23,13 +23,42 @@ import (
 // does not use); backends that name the same path share one copy of the
 // weights.
 
-// DefaultModel loads the model of the path "default" (the embedded default
-// model), when a package providing one sets it (datasets/models does).
-var DefaultModel func() (*Model, error)
+// builtins are the models that the path parameter names without a file:
+// packages that embed weights register them (datasets/models registers
+// "default" and "default-sparse").
+var builtins struct {
+	sync.Mutex
+	load map[string]func() (*Model, error)
+}
+
+// RegisterBuiltin makes the path name load a built-in model with load (which
+// should load once and share the weights). It panics on an empty name, a
+// name with a path separator or a name registered twice: these are
+// programming errors of an init function.
+func RegisterBuiltin(name string, load func() (*Model, error)) {
+	builtins.Lock()
+	defer builtins.Unlock()
+	if name == "" || filepath.Base(name) != name || load == nil {
+		panic(fmt.Sprintf("model: RegisterBuiltin(%q): a plain name and a loader are needed", name))
+	}
+	if builtins.load == nil {
+		builtins.load = map[string]func() (*Model, error){}
+	}
+	if _, dup := builtins.load[name]; dup {
+		panic(fmt.Sprintf("model: RegisterBuiltin(%q): registered twice", name))
+	}
+	builtins.load[name] = load
+}
+
+func builtin(name string) func() (*Model, error) {
+	builtins.Lock()
+	defer builtins.Unlock()
+	return builtins.load[name]
+}
 
 func specs() []params.Spec {
 	s := []params.Spec{
-		params.StringSpec("path", "default", "model: a Hugging Face model directory, a .gguf file, or default (the embedded model)"),
+		params.StringSpec("path", "default", "model: a Hugging Face model directory, a .gguf file, or a built-in model: default (the embedded model), default-sparse (its twin fine-tuned with InfLLM-V2 sparse attention)"),
 		params.StringSpec("attention", "dense", "attention mode of every layer", modes.Names()...),
 		params.IntSpec("chunk", 8192, "most tokens per prefill forward call (0: the whole prompt at once); switching decides per call").Range(0, 1<<24),
 		params.StringSpec("template", "plain", "prompt template: plain (the prompt as is), auto (the model's chat template when it has one, else plain), or a family", append([]string{"auto"}, chat.Names()...)...),
@@ -63,8 +92,12 @@ type sharedModel struct {
 }
 
 func acquire(path string) (*Model, error) {
-	abs := path
-	if path != "default" {
+	load := builtin(path)
+	abs := "builtin:" + path
+	if load == nil {
+		if path == "default" {
+			return nil, fmt.Errorf("path: no default model is built in; give a model directory or .gguf file")
+		}
 		var err error
 		if abs, err = filepath.Abs(path); err != nil {
 			return nil, err
@@ -81,11 +114,8 @@ func acquire(path string) (*Model, error) {
 	}
 	var m *Model
 	var err error
-	if path == "default" {
-		if DefaultModel == nil {
-			return nil, fmt.Errorf("path: no default model is built in; give a model directory or .gguf file")
-		}
-		m, err = DefaultModel()
+	if load != nil {
+		m, err = load()
 	} else {
 		m, err = Load(abs)
 	}

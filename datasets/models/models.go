@@ -1,8 +1,16 @@
-// Package models embeds evalctl's default model (datasets/models/default):
-// a 4.2M-parameter Llama-architecture model with its own 4096-token
-// byte-level BPE tokenizer, trained by tools/trainmodel on samples of
-// evalctl's own tasks (see default/MODEL_CARD.md). Importing the package
-// makes the path "default" of the model backend load it.
+// Package models embeds evalctl's built-in models, trained by
+// tools/trainmodel on samples of evalctl's own tasks:
+//
+//   - "default" (datasets/models/default): a 4.2M-parameter
+//     Llama-architecture model with its own 4096-token byte-level BPE
+//     tokenizer (see default/MODEL_CARD.md);
+//   - "default-sparse" (datasets/models/default-sparse): the same model's
+//     last fine-tuning stage run with InfLLM-V2 sparse attention in the
+//     training loop instead of dense attention (same data, seed and
+//     schedule), for comparing trained-sparse with training-free sparse
+//     attention.
+//
+// Importing the package makes these names valid paths of the model backend.
 package models
 
 import (
@@ -14,21 +22,38 @@ import (
 )
 
 //go:embed default/config.json default/generation_config.json default/model.safetensors default/tokenizer.json default/tokenizer_config.json
+//go:embed default-sparse/config.json default-sparse/generation_config.json default-sparse/model.safetensors default-sparse/tokenizer.json default-sparse/tokenizer_config.json
 var files embed.FS
 
-// FS is the embedded model directory "default".
+// FS holds the embedded model directories, "default" and "default-sparse".
 func FS() fs.FS { return files }
 
-var (
-	once   sync.Once
-	loaded *model.Model
-	err    error
-)
+// Names are the built-in models, in the order of the package doc.
+var Names = []string{"default", "default-sparse"}
 
-// Default loads the embedded default model (once; the weights are shared).
-func Default() (*model.Model, error) {
-	once.Do(func() { loaded, err = model.LoadFS(files, "default", "default") })
-	return loaded, err
+type builtin struct {
+	once sync.Once
+	m    *model.Model
+	err  error
 }
 
-func init() { model.DefaultModel = Default }
+var loaded = map[string]*builtin{}
+
+func load(name string) (*model.Model, error) {
+	b := loaded[name]
+	b.once.Do(func() { b.m, b.err = model.LoadFS(files, name, name) })
+	return b.m, b.err
+}
+
+// Default loads the embedded default model (once; the weights are shared).
+func Default() (*model.Model, error) { return load("default") }
+
+// Sparse loads the sparse-trained twin of the default model (once).
+func Sparse() (*model.Model, error) { return load("default-sparse") }
+
+func init() {
+	for _, name := range Names {
+		loaded[name] = &builtin{}
+		model.RegisterBuiltin(name, func() (*model.Model, error) { return load(name) })
+	}
+}

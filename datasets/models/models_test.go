@@ -8,21 +8,29 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/evalctl/evalctl/backends"
 	"github.com/evalctl/evalctl/backends/attention"
 	"github.com/evalctl/evalctl/backends/lm"
 	"github.com/evalctl/evalctl/backends/model"
+	"github.com/evalctl/evalctl/params"
 )
 
-// TestDefaultMatchesPyTorch: the embedded float16 model's logits equal
+// TestMatchesPyTorch: each embedded float16 model's logits equal
 // transformers' LlamaForCausalLM on the same weights (reference.json, made
 // by tools/trainmodel/train.py) within 1e-3, and its tokenizer gives the same
 // ids.
-func TestDefaultMatchesPyTorch(t *testing.T) {
-	m, err := Default()
+func TestMatchesPyTorch(t *testing.T) {
+	for _, name := range Names {
+		t.Run(name, func(t *testing.T) { matchesPyTorch(t, name) })
+	}
+}
+
+func matchesPyTorch(t *testing.T, name string) {
+	m, err := load(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile("default/reference.json")
+	data, err := os.ReadFile(name + "/reference.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,14 +82,46 @@ func TestDefaultMatchesPyTorch(t *testing.T) {
 	}
 }
 
-// TestDefaultPath: the model backend's path "default" loads the embedded
-// model and answers a pass-key prompt of its training distribution.
-func TestDefaultPath(t *testing.T) {
-	m, err := Default()
+// TestBuiltinPaths: the model backend's paths "default" and
+// "default-sparse" load the embedded models (two different sets of weights
+// of one architecture), and each answers a pass-key prompt of its training
+// distribution.
+func TestBuiltinPaths(t *testing.T) {
+	d, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &model.Engine{M: m, Mode: attention.NewDense()}
+	s, err := Sparse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d == s || d.Cfg.Params() != s.Cfg.Params() {
+		t.Fatalf("default and default-sparse: same model %v, parameters %d and %d", d == s, d.Cfg.Params(), s.Cfg.Params())
+	}
+	for _, name := range Names {
+		t.Run(name, func(t *testing.T) { answersPassKey(t, name) })
+	}
+}
+
+func answersPassKey(t *testing.T, name string) {
+	info, ok := backends.Lookup("model")
+	if !ok {
+		t.Fatal("no model backend registered")
+	}
+	p, err := params.Resolve(info.Params, map[string]any{"path": name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := info.New(backends.Config{Label: name, Params: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	e := b.(*model.Backend).Engine
+	m := e.M
+	if want, _ := load(name); m != want {
+		t.Fatalf("path %q: the backend did not load the embedded model %q", name, name)
+	}
 	prompt := "There is an important piece of information hidden inside a lot of irrelevant text. Find it and memorize it.\n" +
 		"The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. The pass key is 48213. Remember it. 48213 is the pass key. " +
 		"The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.\nWhat is the pass key? The pass key is"
