@@ -40,3 +40,9 @@ func ExampleParseStop() {
 	// Output:
 	// ["\n\n" "Question:"]
 }
+
+func ExampleWindow() {
+	fmt.Printf("%.2f\n", fit.Window(0.95, 0.2, 3))
+	// Output:
+	// [0.80 0.90 1.00]
+}

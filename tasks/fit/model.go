@@ -1,6 +1,7 @@
 package fit
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -87,6 +88,48 @@ func NewResult(fr *Result) *tasks.Result {
 		"units": fr.Units, "tail_words": fr.TailWords, "haystack_bytes": fr.HaystackBytes,
 	}
 	return res
+}
+
+// Generate fits req with m's tokenizer, asks m for a completion of at most
+// maxTokens tokens ending at the first of stop, and starts the result: the
+// fit's metrics (NewResult), the needle placements with needle primary as
+// the headline (AddNeedles) and the completion (AddGeneration). The caller
+// adds references and scores.
+func Generate(ctx context.Context, m lm.Model, req *Request, maxTokens int, stop []string, primary int) (*tasks.Result, *lm.GenerateResponse, error) {
+	fr, err := Fit(ctx, m.Tokenize, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := m.Generate(ctx, &lm.GenerateRequest{Prompt: fr.Prompt, MaxTokens: maxTokens, Stop: stop})
+	if err != nil {
+		return nil, nil, err
+	}
+	res := NewResult(fr)
+	AddNeedles(res, fr, primary)
+	AddGeneration(res, fr, g)
+	return res, g, nil
+}
+
+// Window returns n depths spread evenly over a window of width spread
+// centred at depth and moved inside [0, 1] (one depth: depth itself). Tasks
+// that plant several needles around a cell's depth place them at these
+// depths.
+func Window(depth, spread float64, n int) []float64 {
+	if n == 1 {
+		return []float64{depth}
+	}
+	lo, hi := depth-spread/2, depth+spread/2
+	if lo < 0 {
+		lo, hi = 0, spread
+	}
+	if hi > 1 {
+		lo, hi = 1-spread, 1
+	}
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = lo + (hi-lo)*float64(i)/float64(n-1)
+	}
+	return out
 }
 
 // AddNeedles records needle placements: needle_token_position and

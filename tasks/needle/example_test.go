@@ -20,9 +20,3 @@ func Example() {
 	// 6 needles, 2 references, asked: [lost-parcel]
 	// A special secret number for lost-parcel is 9853335.
 }
-
-func ExampleWindow() {
-	fmt.Printf("%.2f\n", needle.Window(0.95, 0.2, 3))
-	// Output:
-	// [0.80 0.90 1.00]
-}

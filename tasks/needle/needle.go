@@ -44,7 +44,6 @@ import (
 	"sync"
 
 	"github.com/evalctl/evalctl/backends"
-	"github.com/evalctl/evalctl/backends/lm"
 	"github.com/evalctl/evalctl/datasets/text"
 	"github.com/evalctl/evalctl/params"
 	"github.com/evalctl/evalctl/tasks"
@@ -169,7 +168,7 @@ func (t *Task) Build(c tasks.Cell) (*Sample, error) {
 
 	// Depths: the asked needles evenly over the window, shuffled.
 	q := nAsked * perKey
-	slots := Window(c.Depth, t.p.Float("spread"), q)
+	slots := fit.Window(c.Depth, t.p.Float("spread"), q)
 	perm := r.Perm(q)
 	var needles []fit.Needle
 	var track []int
@@ -215,26 +214,6 @@ func (t *Task) Build(c tasks.Cell) (*Sample, error) {
 	return &Sample{Request: req, References: refs, Asked: asked, Primary: primary}, nil
 }
 
-// Window returns n depths spread evenly over a window of width spread
-// centred at depth and moved inside [0, 1] (one depth: depth itself).
-func Window(depth, spread float64, n int) []float64 {
-	if n == 1 {
-		return []float64{depth}
-	}
-	lo, hi := depth-spread/2, depth+spread/2
-	if lo < 0 {
-		lo, hi = 0, spread
-	}
-	if hi > 1 {
-		lo, hi = 1-spread, 1
-	}
-	out := make([]float64, n)
-	for i := range out {
-		out[i] = lo + (hi-lo)*float64(i)/float64(n-1)
-	}
-	return out
-}
-
 // Evaluate implements tasks.Task.
 func (t *Task) Evaluate(ctx context.Context, b backends.Backend, c tasks.Cell) (*tasks.Result, error) {
 	m, err := fit.TextModel(b)
@@ -245,17 +224,10 @@ func (t *Task) Evaluate(ctx context.Context, b backends.Backend, c tasks.Cell) (
 	if err != nil {
 		return nil, err
 	}
-	fr, err := fit.Fit(ctx, m.Tokenize, s.Request)
+	res, g, err := fit.Generate(ctx, m, s.Request, t.p.Int("max_tokens"), t.stop, s.Primary)
 	if err != nil {
 		return nil, err
 	}
-	g, err := m.Generate(ctx, &lm.GenerateRequest{Prompt: fr.Prompt, MaxTokens: t.p.Int("max_tokens"), Stop: t.stop})
-	if err != nil {
-		return nil, err
-	}
-	res := fit.NewResult(fr)
-	fit.AddNeedles(res, fr, s.Primary)
-	fit.AddGeneration(res, fr, g)
 	res.References = s.References
 	res.Scores["string_match_all"] = score.StringMatchAll(g.Text, s.References)
 	res.Info["scorer"] = Scorer

@@ -170,27 +170,6 @@ func TestReferences(t *testing.T) {
 	}
 }
 
-func TestWindow(t *testing.T) {
-	for _, c := range []struct {
-		depth, spread float64
-		n             int
-		want          []float64
-	}{
-		{0.5, 0.2, 1, []float64{0.5}},
-		{0.5, 0.2, 3, []float64{0.4, 0.5, 0.6}},
-		{0, 0.2, 3, []float64{0, 0.1, 0.2}},
-		{1, 0.5, 2, []float64{0.5, 1}},
-	} {
-		got := Window(c.depth, c.spread, c.n)
-		for i := range got {
-			if d := got[i] - c.want[i]; d > 1e-12 || d < -1e-12 {
-				t.Errorf("Window(%v, %v, %d) = %v, want %v", c.depth, c.spread, c.n, got, c.want)
-				break
-			}
-		}
-	}
-}
-
 // TestGolden pins the prompts of a fixed seed at a short length: the same
 // seed gives the same prompt on every machine.
 func TestGolden(t *testing.T) {

@@ -533,7 +533,7 @@ func (t *Task) Build(c tasks.Cell) (*Sample, error) {
 	}
 
 	g := len(s.Item.Gold)
-	slots := Window(c.Depth, t.p.Float("spread"), g)
+	slots := fit.Window(c.Depth, t.p.Float("spread"), g)
 	order := r.Perm(g)
 	req := &fit.Request{
 		Target:    c.Length,
@@ -563,26 +563,6 @@ func (t *Task) Build(c tasks.Cell) (*Sample, error) {
 		}
 	}
 	return s, nil
-}
-
-// Window returns n depths spread evenly over a window of width spread
-// centred at depth and moved inside [0, 1] (one depth: depth itself).
-func Window(depth, spread float64, n int) []float64 {
-	if n == 1 {
-		return []float64{depth}
-	}
-	lo, hi := depth-spread/2, depth+spread/2
-	if lo < 0 {
-		lo, hi = 0, spread
-	}
-	if hi > 1 {
-		lo, hi = 1-spread, 1
-	}
-	out := make([]float64, n)
-	for i := range out {
-		out[i] = lo + (hi-lo)*float64(i)/float64(n-1)
-	}
-	return out
 }
 
 // poolStream hands out the file's documents for one item: the pool in an

@@ -38,7 +38,6 @@ import (
 	"sync"
 
 	"github.com/evalctl/evalctl/backends"
-	"github.com/evalctl/evalctl/backends/lm"
 	"github.com/evalctl/evalctl/datasets/text"
 	"github.com/evalctl/evalctl/params"
 	"github.com/evalctl/evalctl/tasks"
@@ -174,7 +173,7 @@ func (t *Task) Build(c tasks.Cell) (*Sample, error) {
 			vars := names[ch*(hops+1) : (ch+1)*(hops+1)]
 			var depths []float64
 			if ch == 0 {
-				depths = window(c.Depth, t.p.Float("spread"), hops+1)
+				depths = fit.Window(c.Depth, t.p.Float("spread"), hops+1)
 			} else {
 				for range vars {
 					depths = append(depths, float64(r.IntN(1001))/1000)
@@ -221,26 +220,6 @@ func distinctNames(r *rand.Rand, n int) []string {
 	return out
 }
 
-// window spreads n depths evenly over a window of width spread centred at
-// depth and moved inside [0, 1].
-func window(depth, spread float64, n int) []float64 {
-	if n == 1 {
-		return []float64{depth}
-	}
-	lo, hi := depth-spread/2, depth+spread/2
-	if lo < 0 {
-		lo, hi = 0, spread
-	}
-	if hi > 1 {
-		lo, hi = 1-spread, 1
-	}
-	out := make([]float64, n)
-	for i := range out {
-		out[i] = lo + (hi-lo)*float64(i)/float64(n-1)
-	}
-	return out
-}
-
 // Evaluate implements tasks.Task.
 func (t *Task) Evaluate(ctx context.Context, b backends.Backend, c tasks.Cell) (*tasks.Result, error) {
 	m, err := fit.TextModel(b)
@@ -251,17 +230,10 @@ func (t *Task) Evaluate(ctx context.Context, b backends.Backend, c tasks.Cell) (
 	if err != nil {
 		return nil, err
 	}
-	fr, err := fit.Fit(ctx, m.Tokenize, s.Request)
+	res, g, err := fit.Generate(ctx, m, s.Request, t.budget, t.stop, s.Primary)
 	if err != nil {
 		return nil, err
 	}
-	g, err := m.Generate(ctx, &lm.GenerateRequest{Prompt: fr.Prompt, MaxTokens: t.budget, Stop: t.stop})
-	if err != nil {
-		return nil, err
-	}
-	res := fit.NewResult(fr)
-	fit.AddNeedles(res, fr, s.Primary)
-	fit.AddGeneration(res, fr, g)
 	res.References = s.References
 	res.Scores["string_match_all"] = score.StringMatchAll(g.Text, s.References)
 	res.Info["scorer"] = Scorer
