@@ -286,7 +286,7 @@ def sparse_attention_reference(q, k, v, cfg, sel=None):
 
 
 def dense_causal(q, k, v):
-    """Dense causal attention as train.py computes it (KV heads repeated for
+    """Dense causal attention, train.py's default (KV heads repeated for
     the groups); a float32 softmax where SDPA does not exist (torch < 2.0)."""
     G = q.shape[1] // k.shape[1]
     if G > 1:

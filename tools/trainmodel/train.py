@@ -35,6 +35,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import infllm  # noqa: E402  (beside this file)
+
 
 def read_jsonl(path):
     out = []
@@ -70,10 +73,11 @@ def cmd_tokenizer(a):
     print("tokenizer: %d texts, vocab %d" % (len(texts), tok.get_vocab_size()), flush=True)
 
 
-# The attention of every layer during training: None is dense causal
-# attention (scaled_dot_product_attention); `train --attention sparse` sets a
-# function (q [B,H,N,D], k and v [B,KV,N,D], rotated) -> o [B,H,N,D].
-ATTENTION = None
+# The attention of every layer: a function (q [B,H,N,D], k and v [B,KV,N,D],
+# rotated) -> o [B,H,N,D]. Dense causal attention (KV heads repeated for
+# their query groups, scaled_dot_product_attention) unless
+# `train --attention sparse` sets InfLLM-V2's (infllm.py, beside this file).
+ATTENTION = infllm.dense_causal
 
 
 # ---------------------------------------------------------------------------
@@ -117,15 +121,7 @@ class Block(nn.Module):
         v = self.v_proj(h).view(B, N, self.KV, self.D).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
-        if ATTENTION is not None:  # --attention sparse: InfLLM-V2 in the loop (infllm.py)
-            o = ATTENTION(q, k, v)
-            x = x + self.o_proj(o.transpose(1, 2).reshape(B, N, self.H * self.D))
-            h = self.post_attention_layernorm(x)
-            return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
-        if self.H != self.KV:  # grouped-query attention: share each KV head
-            k = k.repeat_interleave(self.H // self.KV, dim=1)
-            v = v.repeat_interleave(self.H // self.KV, dim=1)
-        o = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        o = ATTENTION(q, k, v)
         x = x + self.o_proj(o.transpose(1, 2).reshape(B, N, self.H * self.D))
         h = self.post_attention_layernorm(x)
         return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
@@ -182,9 +178,7 @@ def cmd_train(a):
     from tokenizers import Tokenizer
     if a.attention == "sparse":
         # InfLLM-V2 sparse attention in every layer's forward pass (the
-        # paper's short-to-long adaptation); infllm.py sits beside this file.
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        import infllm
+        # paper's short-to-long adaptation).
         cfg = infllm.InfLLMConfig(block_size=a.block_size, kernel_size=a.kernel_size, kernel_stride=a.kernel_stride,
                                   init_blocks=a.init_blocks, local_blocks=a.local_blocks, topk=a.topk)
         ATTENTION = infllm.make_attention(cfg)
