@@ -31,7 +31,9 @@ func datasetsCommand(e *env) *cli.Command {
 			ArgsUsage: "[SUITE]",
 			Description: "Every (task, length, depth, sample) of the suite is generated once, as a run would for any backend\n" +
 				"with this tokenizer, and written as one JSON object per line. Use --set seed=N with seeds disjoint\n" +
-				"from your evaluation seeds to make training data. Output ending in .zst is zstd-compressed.",
+				"from your evaluation seeds to make training data. Output ending in .zst is zstd-compressed.\n" +
+				"A file is written as OUT.partial and renamed to OUT at the end, so OUT is always a whole export;\n" +
+				"an interrupted export leaves its complete samples in OUT.partial.",
 			Flags: []cli.Flag{
 				&cli.StringSliceFlag{Name: "set", Usage: "override a suite value (repeatable), e.g. seed=1000"},
 				&cli.StringFlag{Name: "tokenizer", Required: true, Usage: "tokenizer.json used to fit prompts to the lengths (or a model directory holding one)"},
@@ -169,11 +171,16 @@ func exportAction(c *cli.Context, e *env) error {
 		items = append(items, item{cell, t})
 	}
 
+	// A file is written as OUT.partial and renamed to OUT when every cell
+	// has been tried, so that OUT is always a whole export. An interrupted
+	// export flushes the complete samples it has to OUT.partial and says
+	// so; a killed one leaves OUT.partial (its last line may be cut).
 	var w io.Writer = e.stdout
 	out := c.String("out")
+	partial := out + ".partial"
 	var closers []func() error
 	if out != "-" {
-		f, err := os.Create(out)
+		f, err := os.Create(partial)
 		if err != nil {
 			return err
 		}
@@ -240,6 +247,18 @@ func exportAction(c *cli.Context, e *env) error {
 		case <-ctx.Done():
 			cancel()
 			wg.Wait()
+			err := bw.Flush()
+			for _, cl := range closers {
+				if cerr := cl(); err == nil {
+					err = cerr
+				}
+			}
+			if out != "-" {
+				if err != nil {
+					return fmt.Errorf("interrupted, and writing %s failed: %w", partial, err)
+				}
+				fmt.Fprintf(e.stderr, "export interrupted: %d complete samples of %d cells in %s; %s not written\n", n, i, partial, out)
+			}
 			return harness.ErrInterrupted
 		}
 		if errs[i] != nil {
@@ -265,6 +284,11 @@ func exportAction(c *cli.Context, e *env) error {
 	}
 	for _, cl := range closers {
 		if err := cl(); err != nil {
+			return err
+		}
+	}
+	if out != "-" {
+		if err := os.Rename(partial, out); err != nil {
 			return err
 		}
 	}
