@@ -58,7 +58,7 @@ func builtin(name string) func() (*Model, error) {
 
 func specs() []params.Spec {
 	s := []params.Spec{
-		params.StringSpec("path", "default", "model: a Hugging Face model directory, a .gguf file, or a built-in model: default (the embedded model), default-sparse (its twin fine-tuned with InfLLM-V2 sparse attention)"),
+		params.StringSpec("path", "default", "model: a Hugging Face model directory, a .gguf file, or a built-in model: default (the embedded model), default-sparse (the previous 4-layer default's twin fine-tuned with InfLLM-V2 sparse attention)"),
 		params.StringSpec("attention", "dense", "attention mode of every layer", modes.Names()...),
 		params.IntSpec("chunk", 8192, "most tokens per prefill forward call (0: the whole prompt at once); switching decides per call").Range(0, 1<<24),
 		params.StringSpec("template", "plain", "prompt template: plain (the prompt as is), auto (the model's chat template when it has one, else plain), or a family", append([]string{"auto"}, chat.Names()...)...),

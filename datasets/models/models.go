@@ -1,35 +1,36 @@
 // Package models embeds evalctl's built-in models, trained by
 // tools/trainmodel on samples of evalctl's own tasks:
 //
-//   - "default" (datasets/models/default): a 4.2M-parameter
+//   - "default" (datasets/models/default): a 5.8M-parameter, 6-layer
 //     Llama-architecture model with its own 4096-token byte-level BPE
 //     tokenizer (see default/MODEL_CARD.md);
-//   - "default-sparse" (datasets/models/default-sparse): the same model's
-//     last fine-tuning stage run with InfLLM-V2 sparse attention in the
-//     training loop instead of dense attention (same data, seed and
-//     schedule), for comparing trained-sparse with training-free sparse
-//     attention.
+//   - "default-sparse" (datasets/models/default-sparse): the twin of the
+//     previous default model (4 layers, stage 7): that model's last
+//     fine-tuning stage run with InfLLM-V2 sparse attention in the training
+//     loop instead of dense attention (same data, seed and schedule), for
+//     comparing trained-sparse with training-free sparse attention. Its
+//     dense control is not embedded (default-sparse/MODEL_CARD.md says where
+//     it is).
 //
 // Importing the package makes these names valid paths of the model backend.
+//
+// Built with the tag evalctl_noembed, the package embeds and registers
+// nothing: a smaller binary for machines that get the model files some
+// other way (tools/trainmodel builds its device binary so, and passes the
+// model directories by path).
 package models
 
 import (
-	"embed"
+	"fmt"
 	"io/fs"
 	"sync"
 
 	"github.com/evalctl/evalctl/backends/model"
 )
 
-//go:embed default/config.json default/generation_config.json default/model.safetensors default/tokenizer.json default/tokenizer_config.json
-//go:embed default-sparse/config.json default-sparse/generation_config.json default-sparse/model.safetensors default-sparse/tokenizer.json default-sparse/tokenizer_config.json
-var files embed.FS
-
-// FS holds the embedded model directories, "default" and "default-sparse".
+// FS holds the embedded model directories, "default" and "default-sparse"
+// (none with evalctl_noembed).
 func FS() fs.FS { return files }
-
-// Names are the built-in models, in the order of the package doc.
-var Names = []string{"default", "default-sparse"}
 
 type builtin struct {
 	once sync.Once
@@ -40,7 +41,10 @@ type builtin struct {
 var loaded = map[string]*builtin{}
 
 func load(name string) (*model.Model, error) {
-	b := loaded[name]
+	b, ok := loaded[name]
+	if !ok {
+		return nil, fmt.Errorf("built-in model %q is not in this binary (built with evalctl_noembed)", name)
+	}
 	b.once.Do(func() { b.m, b.err = model.LoadFS(files, name, name) })
 	return b.m, b.err
 }

@@ -415,6 +415,85 @@ def gpu_timing():
     return "fwd+bwd at B=%d N=%d: sparse %.1f ms (selection %.1f ms), dense SDPA %.1f ms" % (
         B, N, 1e3 * ts, 1e3 * tsel, 1e3 * td)
 
+# ---------------------------------------------------------------------------
+# train.py's data and model helpers (they need torch only).
+@check
+def check_grow_layers():
+    """Depth up-scaling keeps the function: a grown model's logits equal the
+    old one's for every plan (repeats start with zero output projections),
+    and a plan that drops an old layer is refused."""
+    import train
+    c = dict(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=4, num_attention_heads=4,
+             num_key_value_heads=2, head_dim=8, max_position_embeddings=256, rms_norm_eps=1e-5, rope_theta=1e4)
+    torch.manual_seed(0)
+    old = train.Model(c)
+    sd = {k: v.detach().clone() for k, v in old.hf_state_dict().items()}
+    ids = torch.randint(0, 50, (2, 20))
+    worst = 0.0
+    six = train.grow_layers(sd, [0, 1, 1, 2, 3, 3], 4)
+    for plan in ([0, 1, 1, 2, 3, 3], [0, 0, 1, 1, 2, 2, 3, 3], [0, 1, 2, 3]):
+        m = train.Model(dict(c, num_hidden_layers=len(plan)))
+        g = train.grow_layers(sd, plan, 4)
+        with torch.no_grad():
+            for k, v in m.hf_state_dict().items():
+                v.copy_(g[k])
+            d = maxdiff(m(ids), old(ids))
+        assert d < 1e-5, "plan %s: logits differ by %g" % (plan, d)
+        worst = max(worst, d)
+    # In 0,1,1,2,3,3 new layer 2 is old layer 1's second copy: zero output
+    # projections, the rest copied; new layer 1 is old layer 1 unchanged.
+    for n in ("self_attn.o_proj", "mlp.down_proj"):
+        assert float(six["model.layers.2.%s.weight" % n].abs().sum()) == 0, n
+        assert torch.equal(six["model.layers.1.%s.weight" % n], sd["model.layers.1.%s.weight" % n]), n
+    assert torch.equal(six["model.layers.2.self_attn.q_proj.weight"], sd["model.layers.1.self_attn.q_proj.weight"])
+    try:
+        train.grow_layers(sd, [0, 1, 1, 3], 4)
+    except SystemExit:
+        pass
+    else:
+        raise AssertionError("a plan without old layer 2 was accepted")
+    return "3 plans, max |logit diff| %.2g" % worst
+
+
+@check
+def check_pack_roundtrip():
+    """A pack holds [BOS] prompt answer [EOS] for every sample, holds out at
+    most a tenth (and at most 4) per (length, task, parameters), and
+    survives torch.save/torch.load."""
+    import tempfile
+    import train
+
+    class Tok:
+        def encode_batch(self, texts, add_special_tokens=False):
+            class E:
+                pass
+            out = []
+            for t in texts:
+                e = E()
+                e.ids = [3 + ord(ch) % 40 for ch in t]
+                out.append(e)
+            return out
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "s.jsonl")
+    with open(path, "w") as f:
+        for i in range(30):
+            f.write(json.dumps({"kind": "generate", "task": "qa", "task_params": {"hops": 1},
+                                "length": 512 if i < 20 else 1024, "prompt": "p%d" % i * 3,
+                                "references": ["a%d" % i], "max_tokens": 8}) + "\n")
+        f.write(json.dumps({"kind": "loglikelihood", "task": "perplexity", "task_params": {}, "length": 512,
+                            "context": "x", "continuation": "y"}) + "\n")
+    pk = train.pack_samples(path, Tok())
+    torch.save(pk, os.path.join(d, "s.pt"))
+    held, buckets = train.unpack(torch.load(os.path.join(d, "s.pt")))
+    assert pk["n"] == 30, pk["n"]
+    assert {k: len(v) for k, v in buckets.items()} == {512: 18, 1024: 9}, {k: len(v) for k, v in buckets.items()}
+    assert sum(len(v) for v in held.values()) == 3
+    ids, np_ = buckets[512][0]
+    want = [1] + [3 + ord(ch) % 40 for ch in "p2p2p2"] + [3 + ord(ch) % 40 for ch in " a2"] + [2]
+    assert ids.tolist() == want and np_ == 7, (ids.tolist(), np_)
+    return "30 samples, 27 in buckets, 3 held out"
+
+
 
 def main():
     print("torch %s, CUDA %s, flex_attention %s" % (torch.__version__, torch.cuda.is_available(),

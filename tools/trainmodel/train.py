@@ -7,6 +7,8 @@ commands and timings).
     python3 train.py tokenizer --data tok.jsonl --vocab 4096 --out OUT
     python3 train.py train --data train.jsonl --tokenizer OUT/tokenizer.json \
         --out OUT --minutes 6
+    python3 train.py pack --data train.jsonl --tokenizer OUT/tokenizer.json \
+        --out train.pt      # tokenized once; then train --data train.pt
 
 `tokenizer` trains the BPE tokenizer (GPT-2 byte-level pre-tokenizer, which
 the Go runtime reads) on the prompts and answers of the exported samples.
@@ -173,6 +175,82 @@ def hf_config(c):
 
 
 # ---------------------------------------------------------------------------
+# Samples: each is [BOS] prompt answer [EOS]; the prompt part (BOS included)
+# has loss weight --prompt-weight, the answer and EOS 1. At most 4 samples
+# per (task, parameters, length), and at most a tenth of them, are held out
+# for the accuracy curves. A pack (`train.py pack`) is this tokenization
+# saved once, so that several trainings on the same data skip it.
+def pack_samples(path, tok):
+    samples = [s for s in read_jsonl(path) if s["kind"] == "generate"]
+    prompts = tok.encode_batch([s["prompt"] for s in samples], add_special_tokens=False)
+    answers = tok.encode_batch([answer_of(s) for s in samples], add_special_tokens=False)
+    group = {}
+    for s in samples:
+        k = (s["length"], s["task"], json.dumps(s["task_params"], sort_keys=True))
+        group[k] = group.get(k, 0) + 1
+    held, seqs, nps, lens = [], [], [], []
+    nheld = {}
+    for s, p, an in zip(samples, prompts, answers):
+        ids = [1] + p.ids + an.ids + [2]
+        np_ = 1 + len(p.ids)
+        key = (s["length"], s["task"], json.dumps(s["task_params"], sort_keys=True))
+        if nheld.get(key, 0) < min(4, group[key] // 10):
+            nheld[key] = nheld.get(key, 0) + 1
+            held.append({"length": s["length"], "task": s["task"], "params": key[2], "prompt": ids[:np_],
+                         "references": s["references"], "max_tokens": s.get("max_tokens") or 24})
+            continue
+        seqs.append(torch.tensor(ids, dtype=torch.int16))
+        nps.append(np_)
+        lens.append(s["length"])
+    offsets = [0]
+    for q in seqs:
+        offsets.append(offsets[-1] + len(q))
+    return {"n": len(samples), "held": held, "tokens": torch.cat(seqs), "offsets": torch.tensor(offsets),
+            "prompt_len": torch.tensor(nps), "length": torch.tensor(lens)}
+
+
+def unpack(pk):
+    held = {}
+    for h in pk["held"]:
+        held.setdefault((h["length"], (h["task"], h["params"])), []).append((h["prompt"], h["references"], h))
+    buckets = {}
+    off, toks = pk["offsets"].tolist(), pk["tokens"]
+    for i, (np_, L) in enumerate(zip(pk["prompt_len"].tolist(), pk["length"].tolist())):
+        buckets.setdefault(L, []).append((toks[off[i]:off[i + 1]], np_))
+    return held, buckets
+
+
+def cmd_pack(a):
+    from tokenizers import Tokenizer
+    t0 = time.time()
+    pk = pack_samples(a.data, Tokenizer.from_file(a.tokenizer))
+    torch.save(pk, a.out)
+    print("packed %d samples (%d held out, %d tokens) in %.1fs" % (pk["n"], len(pk["held"]), len(pk["tokens"]),
+          time.time() - t0), flush=True)
+
+
+def grow_layers(sd, plan, n_old):
+    """Weights for a deeper model from a shallower one's (depth up-scaling):
+    new layer i copies old layer plan[i]; a copy after the first one of the
+    same old layer gets zero o_proj and down_proj, so it adds nothing to the
+    residual stream at first and the grown model computes what the old one
+    did."""
+    if sorted(set(plan)) != list(range(n_old)):
+        sys.exit("--grow %s must name every one of the %d old layers" % (plan, n_old))
+    out = {k: v for k, v in sd.items() if not k.startswith("model.layers.")}
+    seen = set()
+    for i, j in enumerate(plan):
+        src, dst = "model.layers.%d." % j, "model.layers.%d." % i
+        for k, v in sd.items():
+            if k.startswith(src):
+                w = v.clone()
+                if j in seen and (k.endswith("o_proj.weight") or k.endswith("down_proj.weight")):
+                    w.zero_()
+                out[dst + k[len(src):]] = w
+        seen.add(j)
+    return out
+
+
 def cmd_train(a):
     global ATTENTION
     from tokenizers import Tokenizer
@@ -191,36 +269,27 @@ def cmd_train(a):
     c = dict(vocab_size=V, hidden_size=a.hidden, intermediate_size=a.ffn, num_hidden_layers=a.layers,
              num_attention_heads=a.heads, num_key_value_heads=a.kv_heads, head_dim=a.hidden // a.heads,
              max_position_embeddings=a.max_pos, rms_norm_eps=1e-5, rope_theta=a.theta)
-    samples = [s for s in read_jsonl(a.data) if s["kind"] == "generate"]
-    held = {}
     t0 = time.time()
-    # Tokenize: [BOS] prompt answer [EOS]; weights 0.1 on the prompt, 1 on
-    # the answer and EOS.
-    prompts = tok.encode_batch([s["prompt"] for s in samples], add_special_tokens=False)
-    answers = tok.encode_batch([answer_of(s) for s in samples], add_special_tokens=False)
-    buckets = {}
-    group = {}
-    for s in samples:
-        k = (s["length"], s["task"], json.dumps(s["task_params"], sort_keys=True))
-        group[k] = group.get(k, 0) + 1
-    for s, p, an in zip(samples, prompts, answers):
-        ids = [1] + p.ids + an.ids + [2]
-        np_ = 1 + len(p.ids)
-        L = s["length"]
-        key = (s["task"], json.dumps(s["task_params"], sort_keys=True))
-        held.setdefault((L, key), [])
-        if len(held[(L, key)]) < min(4, group[(L,) + key] // 10):  # held out for accuracy curves
-            held[(L, key)].append((ids[:np_], s["references"], s))
-            continue
-        buckets.setdefault(L, []).append((ids, np_))
-    print("tokenized %d samples in %.1fs; buckets %s" % (len(samples), time.time() - t0,
-          {k: len(v) for k, v in sorted(buckets.items())}), flush=True)
+    if a.data.endswith(".pt"):
+        pk = torch.load(a.data)
+    else:
+        pk = pack_samples(a.data, tok)
+    held, buckets = unpack(pk)
+    print("%d samples (%s) in %.1fs; buckets %s" % (pk["n"], "packed" if a.data.endswith(".pt") else "tokenized",
+          time.time() - t0, {k: len(v) for k, v in sorted(buckets.items())}), flush=True)
 
     model = Model(c).to(dev)
     if a.init:
         # Continue from an earlier run's weights (same shapes).
         from safetensors.torch import load_file
         sd = load_file(os.path.join(a.init, "model.safetensors"))
+        if a.grow:
+            plan = [int(v) for v in a.grow.split(",")]
+            if len(plan) != a.layers:
+                sys.exit("--grow names %d layers, --layers is %d" % (len(plan), a.layers))
+            n_old = 1 + max(int(k.split(".")[2]) for k in sd if k.startswith("model.layers."))
+            sd = grow_layers(sd, plan, n_old)
+            print("grown from %d to %d layers: %s" % (n_old, a.layers, plan), flush=True)
         with torch.no_grad():
             for k, v in model.hf_state_dict().items():
                 v.copy_(sd[k].float())
@@ -266,10 +335,10 @@ def cmd_train(a):
                 if max_len and L > max_len:
                     continue
                 ok = 0
-                for ids, refs, s in items[:n_per]:
+                for ids, refs, h in items[:n_per]:
                     x = torch.tensor([ids], device=dev)
                     out = []
-                    for _ in range(min(24, s.get("max_tokens") or 24)):
+                    for _ in range(min(24, h["max_tokens"])):
                         nxt = int(model(x)[0, -1].argmax())
                         if nxt == 2:
                             break
@@ -308,7 +377,7 @@ def cmd_train(a):
         x = torch.zeros((bs, n), dtype=torch.long)
         w = torch.zeros((bs, n))
         for i, (ids, np_) in enumerate(batch):
-            x[i, :len(ids)] = torch.tensor(ids)
+            x[i, :len(ids)] = ids
             w[i, :len(ids) - 1] = a.prompt_weight
             w[i, np_ - 1:len(ids) - 1] = 1.0
         x, w = x.to(dev), w.to(dev)
@@ -417,8 +486,14 @@ def main():
     r.add_argument("--local-blocks", type=int, default=32)
     r.add_argument("--topk", type=int, default=96)
     r.add_argument("--init", default="", help="directory of an earlier model.safetensors to continue from")
+    r.add_argument("--grow", default="",
+                   help="with --init of fewer layers: the old layer each new one starts from, e.g. 0,1,1,2,3,3 (repeats start as identity)")
+    k = sub.add_parser("pack", help="tokenize exported samples once, for train --data FILE.pt")
+    k.add_argument("--data", required=True)
+    k.add_argument("--tokenizer", required=True)
+    k.add_argument("--out", required=True)
     a = p.parse_args()
-    {"tokenizer": cmd_tokenizer, "train": cmd_train}[a.cmd](a)
+    {"tokenizer": cmd_tokenizer, "train": cmd_train, "pack": cmd_pack}[a.cmd](a)
 
 
 if __name__ == "__main__":

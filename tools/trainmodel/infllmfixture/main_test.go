@@ -97,7 +97,8 @@ func pythonWithTorch() string {
 // The training-loop implementation (tools/trainmodel/infllm.py) against the
 // fixture, through its own test script: identical block selections and
 // outputs within 1e-4, dense equality when every block fits, the flex
-// tables against a brute-force tiling (its GPU checks skip without CUDA).
+// tables against a brute-force tiling (its GPU checks skip without CUDA);
+// and train.py's depth growth (same logits) and data packs.
 // CI installs Debian's python3-torch for this (.ci/run); without torch the
 // test is skipped.
 func TestPythonImplementation(t *testing.T) {
