@@ -196,6 +196,17 @@ func exportAction(c *cli.Context, e *env) error {
 		}
 	}
 	bw := bufio.NewWriter(w)
+	// finish flushes what was written and closes the zstd stream and the
+	// file (each of them, even after an error), returning the first error.
+	finish := func() error {
+		err := bw.Flush()
+		for _, cl := range closers {
+			if cerr := cl(); err == nil {
+				err = cerr
+			}
+		}
+		return err
+	}
 
 	workers := c.Int("workers")
 	if workers <= 0 {
@@ -247,12 +258,7 @@ func exportAction(c *cli.Context, e *env) error {
 		case <-ctx.Done():
 			cancel()
 			wg.Wait()
-			err := bw.Flush()
-			for _, cl := range closers {
-				if cerr := cl(); err == nil {
-					err = cerr
-				}
-			}
+			err := finish()
 			if out != "-" {
 				if err != nil {
 					return fmt.Errorf("interrupted, and writing %s failed: %w", partial, err)
@@ -279,13 +285,8 @@ func exportAction(c *cli.Context, e *env) error {
 		results[i] = nil
 	}
 	wg.Wait()
-	if err := bw.Flush(); err != nil {
+	if err := finish(); err != nil {
 		return err
-	}
-	for _, cl := range closers {
-		if err := cl(); err != nil {
-			return err
-		}
 	}
 	if out != "-" {
 		if err := os.Rename(partial, out); err != nil {

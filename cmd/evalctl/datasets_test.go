@@ -20,6 +20,9 @@ import (
 	"github.com/evalctl/evalctl/harness"
 )
 
+// tokPath is the tokenizer the export tests fit their samples with.
+const tokPath = "../../testdata/refmodels/tokenizers/bytelevel-gpt2/tokenizer.json"
+
 // TestDatasetsExport exports a small suite twice (JSONL and zstd): the same
 // bytes, one sample per (task, length, depth, sample) whatever the number
 // of backends, prompt token counts equal to a fresh tokenization with BOS
@@ -39,7 +42,6 @@ tasks:
   - name: retrieval
     params: {kind: passkey}
 `), 0o644)
-	tokPath := "../../testdata/refmodels/tokenizers/bytelevel-gpt2/tokenizer.json"
 	plain, zst := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl.zst")
 	for _, out := range []string{plain, zst} {
 		if _, errs, code := evalctl(t, "", "datasets", "export", suite, "--tokenizer", tokPath, "--bos", "1", "--out", out); code != 0 {
@@ -108,7 +110,6 @@ tasks:
   - name: needle
     params: {max_tokens: 16}
 `), 0o644)
-	tokPath := "../../testdata/refmodels/tokenizers/bytelevel-gpt2/tokenizer.json"
 	out := filepath.Join(dir, "a.jsonl")
 	partial := out + ".partial"
 	ctx, cancel := context.WithCancel(context.Background())

@@ -184,16 +184,15 @@ def pack_samples(path, tok):
     samples = [s for s in read_jsonl(path) if s["kind"] == "generate"]
     prompts = tok.encode_batch([s["prompt"] for s in samples], add_special_tokens=False)
     answers = tok.encode_batch([answer_of(s) for s in samples], add_special_tokens=False)
+    keys = [(s["length"], s["task"], json.dumps(s["task_params"], sort_keys=True)) for s in samples]
     group = {}
-    for s in samples:
-        k = (s["length"], s["task"], json.dumps(s["task_params"], sort_keys=True))
-        group[k] = group.get(k, 0) + 1
+    for key in keys:
+        group[key] = group.get(key, 0) + 1
     held, seqs, nps, lens = [], [], [], []
     nheld = {}
-    for s, p, an in zip(samples, prompts, answers):
+    for s, key, p, an in zip(samples, keys, prompts, answers):
         ids = [1] + p.ids + an.ids + [2]
         np_ = 1 + len(p.ids)
-        key = (s["length"], s["task"], json.dumps(s["task_params"], sort_keys=True))
         if nheld.get(key, 0) < min(4, group[key] // 10):
             nheld[key] = nheld.get(key, 0) + 1
             held.append({"length": s["length"], "task": s["task"], "params": key[2], "prompt": ids[:np_],
@@ -270,17 +269,15 @@ def cmd_train(a):
              num_attention_heads=a.heads, num_key_value_heads=a.kv_heads, head_dim=a.hidden // a.heads,
              max_position_embeddings=a.max_pos, rms_norm_eps=1e-5, rope_theta=a.theta)
     t0 = time.time()
-    if a.data.endswith(".pt"):
-        pk = torch.load(a.data)
-    else:
-        pk = pack_samples(a.data, tok)
+    packed = a.data.endswith(".pt")
+    pk = torch.load(a.data) if packed else pack_samples(a.data, tok)
     held, buckets = unpack(pk)
-    print("%d samples (%s) in %.1fs; buckets %s" % (pk["n"], "packed" if a.data.endswith(".pt") else "tokenized",
+    print("%d samples (%s) in %.1fs; buckets %s" % (pk["n"], "packed" if packed else "tokenized",
           time.time() - t0, {k: len(v) for k, v in sorted(buckets.items())}), flush=True)
 
     model = Model(c).to(dev)
     if a.init:
-        # Continue from an earlier run's weights (same shapes).
+        # Continue from an earlier run's weights (same shapes, or grown).
         from safetensors.torch import load_file
         sd = load_file(os.path.join(a.init, "model.safetensors"))
         if a.grow:
