@@ -67,7 +67,7 @@ func readInputs(e *env, inputs []string) ([]*record.Record, error) {
 // readRaw is readInputs without the task labels.
 func readRaw(e *env, inputs []string) ([]*record.Record, error) {
 	var all []*record.Record
-	for _, in := range inputs {
+	for _, in := range expandShardRoots(inputs) {
 		var recs []*record.Record
 		var bad []error
 		if in == "-" {
