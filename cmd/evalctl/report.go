@@ -52,7 +52,8 @@ func isDir(p string) bool {
 	return err == nil && st.IsDir()
 }
 
-// readInputs reads records from run directories, files or stdin ("-"),
+// readInputs reads records from run directories, directories of shard run
+// directories (OUT/RUN-ID/ of a sharded run), files or stdin ("-"),
 // warning on stderr about every corrupt line, and labels several
 // configurations of one task apart (reports.LabelTasks).
 func readInputs(e *env, inputs []string) ([]*record.Record, error) {

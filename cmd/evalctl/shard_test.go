@@ -222,3 +222,43 @@ func TestShardAutoErrors(t *testing.T) {
 		t.Errorf("another suite in a shard directory: exit %d: %s", code, errs)
 	}
 }
+
+// Merge writes the records as they were run: one task with two parameter
+// sets keeps its name (reports label the sets apart; merge did too, input
+// by input, so a shard holding one set and a shard holding both would
+// have named one task two ways).
+func TestMergeKeepsTaskNames(t *testing.T) {
+	dir := t.TempDir()
+	suite := filepath.Join(dir, "two.yaml")
+	os.WriteFile(suite, []byte(`
+name: two
+samples: 2
+lengths: [512]
+depths: [0.5]
+backends: [dense]
+tasks:
+  - name: attention
+    params: {heads: 2, kv_heads: 1, head_dim: 32, queries: 8, decode_repeats: 1}
+  - name: attention
+    params: {heads: 2, kv_heads: 1, head_dim: 32, queries: 4, decode_repeats: 1}
+`), 0o644)
+	setEnv(t)
+	for _, sh := range []string{"1/2", "2/2"} {
+		if _, errs, code := evalctl(t, "", "run", suite, "--out", dir, "--run-id", "two", "--no-report", "--shard", sh); code != 0 {
+			t.Fatal(errs)
+		}
+	}
+	out := filepath.Join(dir, "m.jsonl")
+	if _, errs, code := evalctl(t, "", "merge", "-o", out, filepath.Join(dir, "two")); code != 0 {
+		t.Fatal(errs)
+	}
+	recs, _, _ := record.ReadRun(out)
+	if len(recs) != 4 {
+		t.Fatalf("%d records", len(recs))
+	}
+	for _, r := range recs {
+		if r.Task != "attention" {
+			t.Errorf("merged task %q, want attention", r.Task)
+		}
+	}
+}
