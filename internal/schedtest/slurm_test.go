@@ -427,7 +427,7 @@ func testGPUArray(t *testing.T, ctx context.Context, s *Slurm) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"EVALCTL=" + bin, "EVALCTL_SUITE=" + suite, "EVALCTL_OUT=" + out, "EVALCTL_RUN_ID=gpu-run", "EVALCTL_ARGS=--workers 1"}
+	env := []string{"EVALCTL=" + bin, "EVALCTL_SUITE=" + suite, "EVALCTL_OUT=" + out, "EVALCTL_RUN_ID=gpu-run", "EVALCTL_ARGS=--workers 1 --set lengths=[512,1K]"}
 	array := sbatch(t, ctx, s, env, "--array=0-2", "--chdir", jobs, gpuArrayScript)
 	merge := sbatch(t, ctx, s, env, "--dependency=afterok:"+array, "--chdir", jobs, mergeScript)
 	if err := s.Wait(ctx, array, merge); err != nil {
