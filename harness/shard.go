@@ -205,8 +205,10 @@ func RunShard(ctx context.Context, s *Suite, opts Options) (*Outcome, error) {
 	}
 	// A directory without a manifest is what a start that died before its
 	// first write leaves; os.Remove takes it only if it is empty.
-	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s exists but holds no %s: move it away to run this shard", ErrShardDirTaken, dir, ManifestName)
+	if st, err := os.Lstat(dir); err == nil {
+		if !st.IsDir() || os.Remove(dir) != nil {
+			return nil, fmt.Errorf("%w: %s exists but holds no %s: move it away to run this shard", ErrShardDirTaken, dir, ManifestName)
+		}
 	}
 	o := opts
 	o.Root, o.Dir = root, dir

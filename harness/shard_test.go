@@ -229,6 +229,17 @@ func TestRunShardRefusesAnotherRun(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(d, "notes.txt")); string(b) != "mine" {
 		t.Error("RunShard touched a directory it does not own")
 	}
+	// Nor is a file where the directory would be.
+	o4.RunID = "f"
+	d = harness.ShardDir(root, "f", o4.Shard)
+	os.MkdirAll(filepath.Dir(d), 0o755)
+	os.WriteFile(d, []byte("a file"), 0o644)
+	if _, err := harness.RunShard(context.Background(), s, o4); !errors.Is(err, harness.ErrShardDirTaken) {
+		t.Errorf("a file at the shard's path: %v", err)
+	}
+	if b, _ := os.ReadFile(d); string(b) != "a file" {
+		t.Error("RunShard removed a file")
+	}
 }
 
 func TestCheckShardSet(t *testing.T) {

@@ -87,6 +87,9 @@ func runAction(c *cli.Context, e *env) error {
 		Root: c.String("out"), RunID: c.String("run-id"), Workers: c.Int("workers"), Limit: c.Int("limit"),
 		Log: e.stderr, Version: version, FlushEvery: c.Duration("flush-interval"),
 	}
+	if c.String("resume") != "" && (c.NArg() > 0 || len(c.StringSlice("set")) > 0 || c.IsSet("limit") || c.IsSet("shard") || c.IsSet("shard-count") || c.IsSet("run-id")) {
+		return badConfig("--resume continues the run as it was planned: give no suite, --set, --limit, --shard or --run-id with it")
+	}
 	sharded := c.String("shard") != ""
 	switch s := c.String("shard"); {
 	case s == "auto":
@@ -114,9 +117,6 @@ func runAction(c *cli.Context, e *env) error {
 	var out *harness.Outcome
 	var err error
 	if dir := c.String("resume"); dir != "" {
-		if c.NArg() > 0 || len(c.StringSlice("set")) > 0 || c.IsSet("limit") || c.IsSet("shard") || c.IsSet("shard-count") || c.IsSet("run-id") {
-			return badConfig("--resume continues the run as it was planned: give no suite, --set, --limit, --shard or --run-id with it")
-		}
 		if _, statErr := os.Stat(filepath.Join(dir, harness.ManifestName)); statErr != nil {
 			return badConfig("--resume %s: not a run directory (no %s)", dir, harness.ManifestName)
 		}
