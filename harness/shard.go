@@ -193,6 +193,9 @@ func RunShard(ctx context.Context, s *Suite, opts Options) (*Outcome, error) {
 		root = "results"
 	}
 	dir := ShardDir(root, opts.RunID, opts.Shard)
+	if st, err := os.Lstat(dir); err == nil && !st.IsDir() {
+		return nil, fmt.Errorf("%w: %s is not a directory: move it away to run this shard", ErrShardDirTaken, dir)
+	}
 	m, err := ReadManifest(dir)
 	switch {
 	case err == nil:
@@ -205,8 +208,8 @@ func RunShard(ctx context.Context, s *Suite, opts Options) (*Outcome, error) {
 	}
 	// A directory without a manifest is what a start that died before its
 	// first write leaves; os.Remove takes it only if it is empty.
-	if st, err := os.Lstat(dir); err == nil {
-		if !st.IsDir() || os.Remove(dir) != nil {
+	if _, err := os.Lstat(dir); err == nil {
+		if os.Remove(dir) != nil {
 			return nil, fmt.Errorf("%w: %s exists but holds no %s: move it away to run this shard", ErrShardDirTaken, dir, ManifestName)
 		}
 	}
