@@ -11,6 +11,10 @@
 //     length x depth x sample), each with a stable key hashed from everything
 //     that defines it, and a sample seed shared by all backends so that modes
 //     are compared on the same samples. Select applies --shard and --limit.
+//     Under a scheduler (shard.go), --shard auto takes the shard from a
+//     Slurm array task or a Kubernetes Indexed Job, each shard runs in
+//     RUN-ID/shard-I-of-N/ and resumes there when restarted, and
+//     CheckShardSet tells merge whether shard directories form a whole.
 //  3. Run. Run executes cells on a worker pool with per-cell timeouts and
 //     context cancellation, writing one record per finished cell to a new
 //     zstd segment of the run directory, flushed at least every second. A

@@ -26,6 +26,7 @@ type Options struct {
 	Workers    int           // overrides the suite's workers when > 0
 	Limit      int           // run at most this many cells (0: all)
 	Shard      Shard         // run one shard of the plan
+	Dir        string        // run directory of a new run; empty: Root/RunID (RunShard sets Root/RunID/shard-I-of-N)
 	Progress   io.Writer     // progress bar target; nil: none
 	Log        io.Writer     // one-line messages; nil: none
 	Version    string        // evalctl version for the manifest
@@ -66,6 +67,15 @@ func Run(ctx context.Context, s *Suite, opts Options) (*Outcome, error) {
 		return nil, err
 	}
 	dir := filepath.Join(root, id)
+	if opts.Dir != "" {
+		if opts.RunID == "" {
+			return nil, errors.New("a run directory needs a run id")
+		}
+		dir = opts.Dir
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return nil, err
+		}
+	}
 	for i := 2; ; i++ {
 		err := os.Mkdir(dir, 0o755)
 		if err == nil {

@@ -93,23 +93,39 @@ func fmtDefault(p params.Spec) string {
 func mergeCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "merge",
-		Usage:     "join the records of shards or runs into one file, detecting duplicates and conflicts",
+		Usage:     "join the records of shards or runs into one file, detecting duplicates and conflicts; shards must form a complete set",
 		ArgsUsage: "-o OUT.jsonl[.zst] INPUT ...",
+		Description: "An input is a run directory, a records file, - (stdin), or a directory of shard run directories\n" +
+			"(OUT/RUN-ID/ of a sharded run), which stands for all of them. The sharded inputs must hold every\n" +
+			"shard 1/n .. n/n exactly once, each complete and of one suite: otherwise nothing is written and the\n" +
+			"error names the missing, repeated or incomplete shard (--partial merges what is there).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "o", Aliases: []string{"output"}, Required: true, Usage: "output file (.jsonl or .jsonl.zst); must not exist"},
 			&cli.BoolFlag{Name: "allow-conflicts", Usage: "write the output even if a cell has conflicting records (the first is kept)"},
+			&cli.BoolFlag{Name: "partial", Usage: "merge even if shards are missing, repeated or incomplete (e.g. to look at a run whose shards still run)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return badConfig("merge needs at least one input (run directory, record file or -)")
 			}
+			inputs := expandShardRoots(c.Args().Slice())
 			var sets [][]*record.Record
-			for _, in := range c.Args().Slice() {
-				recs, err := readInputs(e, []string{in})
+			var shards []harness.ShardInput
+			for _, in := range inputs {
+				// Raw records: task labels are for reports, and labelling
+				// each input on its own could name one task two ways.
+				recs, err := readRaw(e, []string{in})
 				if err != nil {
 					return err
 				}
 				sets = append(sets, recs)
+				shards = append(shards, shardInput(in, recs))
+			}
+			if err := harness.CheckShardSet(shards); err != nil {
+				if !c.Bool("partial") {
+					return fmt.Errorf("the shards do not form a complete set; nothing written (--partial merges what is there):\n%w", err)
+				}
+				fmt.Fprintf(e.stderr, "warning: partial merge:\n%v\n", err)
 			}
 			merged, rep := record.Merge(sets)
 			fmt.Fprintf(e.stderr, "merge: %d records in, %d out, %d duplicates dropped, %d conflicts\n",
@@ -137,6 +153,39 @@ func mergeCommand(e *env) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// expandShardRoots replaces each input that is a directory of shard run
+// directories (OUT/RUN-ID/ of a sharded run) by those directories.
+func expandShardRoots(inputs []string) []string {
+	var out []string
+	for _, in := range inputs {
+		if dirs, ok := harness.ShardDirs(in); in != "-" && ok {
+			out = append(out, dirs...)
+			continue
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
+// shardInput describes an input for harness.CheckShardSet: a run
+// directory by its manifest, a records file by its records' shard field
+// when they all share one.
+func shardInput(name string, recs []*record.Record) harness.ShardInput {
+	in := harness.ShardInput{Name: name, Recorded: len(record.Keys(recs))}
+	if m, err := harness.ReadManifest(name); err == nil {
+		in.Manifest, in.Shard = m, m.Shard
+		return in
+	}
+	for i, r := range recs {
+		if i > 0 && r.Shard != in.Shard {
+			in.Shard = "" // several shards: a merged file
+			break
+		}
+		in.Shard = r.Shard
+	}
+	return in
 }
 
 func countAll(sets [][]*record.Record) int {

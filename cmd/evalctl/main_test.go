@@ -195,13 +195,13 @@ func TestDeterminism(t *testing.T) {
 func TestShardAndMerge(t *testing.T) {
 	dir := t.TempDir()
 	for _, sh := range []string{"1/2", "2/2"} {
-		id := "s" + sh[:1]
-		if _, errs, code := evalctl(t, "", "run", "smoke", "--out", dir, "--run-id", id, "--no-report", "--shard", sh, "--set", "lengths=[1K]"); code != 0 {
+		if _, errs, code := evalctl(t, "", "run", "smoke", "--out", dir, "--run-id", "s", "--no-report", "--shard", sh, "--set", "lengths=[1K]"); code != 0 {
 			t.Fatalf("shard %s: %s", sh, errs)
 		}
 	}
+	s1, s2 := filepath.Join(dir, "s", "shard-1-of-2"), filepath.Join(dir, "s", "shard-2-of-2")
 	merged := filepath.Join(dir, "merged.jsonl.zst")
-	_, errs, code := evalctl(t, "", "merge", "-o", merged, filepath.Join(dir, "s1"), filepath.Join(dir, "s2"))
+	_, errs, code := evalctl(t, "", "merge", "-o", merged, s1, s2)
 	if code != 0 {
 		t.Fatalf("merge: %s", errs)
 	}
@@ -211,10 +211,15 @@ func TestShardAndMerge(t *testing.T) {
 	if len(recs) != 30 {
 		t.Errorf("merged %d records, want 30", len(recs))
 	}
-	// Merging a shard with itself finds duplicates, not conflicts.
-	_, errs, code = evalctl(t, "", "merge", "-o", filepath.Join(dir, "dup.jsonl"), filepath.Join(dir, "s1"), filepath.Join(dir, "s1"))
-	if code != 0 || !strings.Contains(errs, "15 duplicates dropped") {
+	// Merging a shard with itself is refused; with --partial it finds
+	// duplicates, not conflicts.
+	_, errs, code = evalctl(t, "", "merge", "-o", filepath.Join(dir, "dup.jsonl"), s1, s1)
+	if code != exitFailure || !strings.Contains(errs, "shard 1/2 is given 2 times") || !strings.Contains(errs, "shard 2/2 is missing") {
 		t.Errorf("self-merge: exit %d, %s", code, errs)
+	}
+	_, errs, code = evalctl(t, "", "merge", "--partial", "-o", filepath.Join(dir, "dup.jsonl"), s1, s1)
+	if code != 0 || !strings.Contains(errs, "15 duplicates dropped") {
+		t.Errorf("self-merge --partial: exit %d, %s", code, errs)
 	}
 }
 

@@ -52,7 +52,8 @@ func isDir(p string) bool {
 	return err == nil && st.IsDir()
 }
 
-// readInputs reads records from run directories, files or stdin ("-"),
+// readInputs reads records from run directories, directories of shard run
+// directories (OUT/RUN-ID/ of a sharded run), files or stdin ("-"),
 // warning on stderr about every corrupt line, and labels several
 // configurations of one task apart (reports.LabelTasks).
 func readInputs(e *env, inputs []string) ([]*record.Record, error) {
@@ -67,7 +68,7 @@ func readInputs(e *env, inputs []string) ([]*record.Record, error) {
 // readRaw is readInputs without the task labels.
 func readRaw(e *env, inputs []string) ([]*record.Record, error) {
 	var all []*record.Record
-	for _, in := range inputs {
+	for _, in := range expandShardRoots(inputs) {
 		var recs []*record.Record
 		var bad []error
 		if in == "-" {

@@ -25,7 +25,8 @@ func runCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "run-id", Usage: "name of the run directory (default: <suite>-<UTC time>)"},
 			&cli.StringFlag{Name: "resume", Usage: "continue the run in this directory, skipping finished cells"},
 			&cli.IntFlag{Name: "limit", Usage: "run only the first N cells of the plan (after --shard)"},
-			&cli.StringFlag{Name: "shard", Usage: "run shard i of n of the plan, e.g. 2/4; join shards with evalctl merge"},
+			&cli.StringFlag{Name: "shard", Usage: "run shard i of n of the plan, e.g. 2/4, in OUT/RUN-ID/shard-i-of-n/ (resumed if it exists); auto: from a Slurm array (SLURM_ARRAY_TASK_ID) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX); join shards with evalctl merge"},
+			&cli.IntFlag{Name: "shard-count", Usage: "with --shard auto under Kubernetes: the number of shards (the Job's completions); default $EVALCTL_SHARD_COUNT"},
 			&cli.IntFlag{Name: "workers", Usage: "parallel cells (default: the suite's workers, else the number of cores)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar"},
 			&cli.BoolFlag{Name: "no-report", Usage: "do not write report.md and plots after the run"},
@@ -86,7 +87,24 @@ func runAction(c *cli.Context, e *env) error {
 		Root: c.String("out"), RunID: c.String("run-id"), Workers: c.Int("workers"), Limit: c.Int("limit"),
 		Log: e.stderr, Version: version, FlushEvery: c.Duration("flush-interval"),
 	}
-	if s := c.String("shard"); s != "" {
+	if c.String("resume") != "" && (c.NArg() > 0 || len(c.StringSlice("set")) > 0 || c.IsSet("limit") || c.IsSet("shard") || c.IsSet("shard-count") || c.IsSet("run-id")) {
+		return badConfig("--resume continues the run as it was planned: give no suite, --set, --limit, --shard or --run-id with it")
+	}
+	sharded := c.String("shard") != ""
+	switch s := c.String("shard"); {
+	case s == "auto":
+		if c.Int("shard-count") < 0 {
+			return badConfig("--shard-count %d: must be >= 1", c.Int("shard-count"))
+		}
+		sh, from, err := harness.ShardFromEnv(c.Int("shard-count"), os.Getenv)
+		if err != nil {
+			return badConfig("%v", err)
+		}
+		opts.Shard = sh
+		fmt.Fprintf(e.stderr, "shard %d/%d (%s)\n", sh.I, sh.N, from)
+	case c.IsSet("shard-count"):
+		return badConfig("--shard-count goes with --shard auto")
+	case s != "":
 		sh, err := harness.ParseShard(s)
 		if err != nil {
 			return badConfig("--shard: %v", err)
@@ -99,9 +117,6 @@ func runAction(c *cli.Context, e *env) error {
 	var out *harness.Outcome
 	var err error
 	if dir := c.String("resume"); dir != "" {
-		if c.NArg() > 0 || len(c.StringSlice("set")) > 0 || c.IsSet("limit") || c.IsSet("shard") || c.IsSet("run-id") {
-			return badConfig("--resume continues the run as it was planned: give no suite, --set, --limit, --shard or --run-id with it")
-		}
 		if _, statErr := os.Stat(filepath.Join(dir, harness.ManifestName)); statErr != nil {
 			return badConfig("--resume %s: not a run directory (no %s)", dir, harness.ManifestName)
 		}
@@ -112,12 +127,24 @@ func runAction(c *cli.Context, e *env) error {
 			return lerr
 		}
 		cells := harness.Select(harness.Plan(s), opts.Shard, opts.Limit)
+		if sharded && opts.RunID == "" {
+			// Every task of a Slurm array shares the array's job id.
+			if jid := os.Getenv(harness.EnvSlurmJobID); jid != "" {
+				opts.RunID = s.Name + "-" + jid
+			} else {
+				return badConfig("a sharded run needs --run-id, the same for every shard, so that the shards share OUT/RUN-ID/ and a restarted shard finds its directory")
+			}
+		}
 		fmt.Fprintf(e.stderr, "suite %s: %d cells (%d backends x %d tasks), seed %d\n", s.Name, len(cells), len(s.Backends), len(s.Tasks), s.Seed)
-		out, err = harness.Run(c.Context, s, opts)
+		if sharded {
+			out, err = harness.RunShard(c.Context, s, opts)
+		} else {
+			out, err = harness.Run(c.Context, s, opts)
+		}
 	}
 	if out == nil {
 		var ce *harness.ConfigError
-		if errors.As(err, &ce) {
+		if errors.As(err, &ce) || errors.Is(err, harness.ErrShardDirTaken) {
 			return withCode(exitBadConfig, err)
 		}
 		return withCode(exitRunFailed, err)
