@@ -15,7 +15,11 @@ import json
 import os
 import sys
 
-import torch
+try:
+    import torch
+except ImportError as e:  # a start-up error, not a crash: exit status 2
+    sys.stderr.write("evalctl-torch: PyTorch is not importable by %s: %s\n" % (sys.executable, e))
+    sys.exit(2)
 
 from .errors import WorkerError
 
