@@ -25,6 +25,7 @@ import (
 	"github.com/evalctl/evalctl/params"
 
 	_ "github.com/evalctl/evalctl/datasets/models"
+	_ "github.com/evalctl/evalctl/tasks/attention"
 	_ "github.com/evalctl/evalctl/tasks/needle"
 	_ "github.com/evalctl/evalctl/tasks/qa"
 	_ "github.com/evalctl/evalctl/tasks/retrieval"
@@ -381,5 +382,3 @@ func TestDefaultAgreement(t *testing.T) {
 		return len(ls) > 0
 	})
 }
-
-

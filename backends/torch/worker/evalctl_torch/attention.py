@@ -136,6 +136,7 @@ class Stats:
     def __init__(self, record=False):
         self.record = record
         self.selected = []  # per (token, kv head) row: a list of block indices
+        self.selected_rows = []  # or padded int32 tensors of such rows (fast paths)
         for f in self.FIELDS:
             setattr(self, f, 0)
         self._pending = []  # device scalars, summed at to_json

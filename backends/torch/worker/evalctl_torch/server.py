@@ -42,6 +42,7 @@ import time
 import traceback
 
 import torch
+import torch.nn.functional as F
 
 from . import attention, safetensors
 from .errors import Cancelled, WorkerError
@@ -69,6 +70,26 @@ class State:
         self.busy = False
         self.max_body = max_body
         self.stop = None
+        self.warmed = set()
+
+    def warm(self, cfg):
+        """On CUDA with the fast kernels, runs a short untimed forward pass
+        (a prefill of a few blocks and a decode step) the first time an
+        attention configuration is used, so that Triton's compilation and
+        module loading stay out of the timings."""
+        if self.device.type != "cuda" or cfg.impl != "fast" or self.model is None or cfg in self.warmed:
+            return
+        c = self.model.cfg
+        n = 4 * max(cfg.block_size, 64) + 3
+        ids = [i % c.vocab for i in range(1, n + 1)]
+        for mode in {cfg.mode, "dense"} if cfg.mode == "switching" else {cfg.mode}:
+            wc = attention.ModeConfig(**dict(cfg.__dict__, mode=mode))
+            seq = self.model.new_seq(n + 1, wc.needs_nope())
+            seq.forward(ids[: n // 2], wc)
+            seq.forward(ids[n // 2:], wc, want=[n - n // 2 - 1])
+            seq.forward([1], wc, want=[0])
+        _sync(self.device)
+        self.warmed.add(cfg)
 
     def check(self):
         if self.cancel.is_set():
@@ -250,6 +271,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         chunk = _get_int(req, "chunk", 0, lo=0)
         cfg = attention.ModeConfig.from_json(req.get("attention", {}))
         _check_ids(ids, model.cfg.vocab)
+        st.warm(cfg)
         dev = st.device
         st.reset_peak()
         seq = model.new_seq(len(ids) + max_tokens, cfg.needs_nope())
@@ -299,6 +321,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         chunk = _get_int(req, "chunk", 0, lo=0)
         cfg = attention.ModeConfig.from_json(req.get("attention", {}))
         _check_ids(ids, model.cfg.vocab)
+        st.warm(cfg)
         dev = st.device
         st.reset_peak()
         seq = model.new_seq(len(ids), cfg.needs_nope())
@@ -394,13 +417,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         resp["peak_device_bytes"] = st.peak()
         outs = {"out": out.float(), "decode_out": dout[0].float()}
         if pstats.record:
-            rows = pstats.selected
-            width = max((len(r) for r in rows), default=0)
-            sel = torch.full((len(rows), max(width, 1)), -1, dtype=torch.int32)
-            for i, r in enumerate(rows):
-                if r:
-                    sel[i, :len(r)] = torch.tensor(r, dtype=torch.int32)
-            outs["selected"] = sel
+            parts = list(pstats.selected_rows)
+            if pstats.selected:
+                rows = pstats.selected
+                width = max((len(r) for r in rows), default=0)
+                sel = torch.full((len(rows), max(width, 1)), -1, dtype=torch.int32)
+                for i, r in enumerate(rows):
+                    if r:
+                        sel[i, :len(r)] = torch.tensor(r, dtype=torch.int32)
+                parts.insert(0, sel)
+            width = max([p.shape[1] for p in parts] + [1])
+            outs["selected"] = torch.cat([F.pad(p, (0, width - p.shape[1]), value=-1) for p in parts]) if parts else torch.full((0, 1), -1, dtype=torch.int32)
         body = safetensors.dumps(outs, {"response": json.dumps(resp)})
         self._send(200, body, "application/octet-stream")
 
