@@ -329,8 +329,7 @@ def _masked_attention(q, k, v, mask, out_dtype):
     kv, G, T, d = q.shape
     s = torch.matmul(q.reshape(kv, G * T, d), k.transpose(1, 2)) * (1.0 / math.sqrt(d))  # [kv, G*T, L]
     s = s.reshape(kv, G, T, -1).masked_fill(~mask[:, None], float("-inf"))
-    p = torch.softmax(s, dim=-1)
-    p = torch.nan_to_num(p, nan=0.0)  # rows with nothing to attend (cannot happen causally)
+    p = torch.softmax(s, dim=-1)  # every row attends at least its own token
     o = torch.matmul(p.reshape(kv, G * T, -1), v).reshape(kv, G, T, d)
     return o.permute(2, 0, 1, 3).reshape(T, kv * G, d).to(out_dtype)
 

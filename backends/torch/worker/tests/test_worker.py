@@ -260,6 +260,65 @@ class TestAttention(unittest.TestCase):
             attention.ModeConfig.from_json({"mode": "sparse", "bogus": 1})
 
 
+class TestKernelsEmulated(unittest.TestCase):
+    """The Triton kernels of the fast path (kernels.py, driven by fast.py),
+    executed by tests/tl_emulator.py on the CPU: the same selections,
+    statistics and outputs (1e-5) as the reference, for sparse (exact and
+    approximate LSE, use_nope), streaming, prefill, chunk and decode, and
+    group sizes 1, 2, 3 and 4. Skipped where the real Triton is installed
+    (a GPU machine: tests/gpu_bench.py check runs the kernels there)."""
+
+    @classmethod
+    def setUpClass(cls):
+        sys.path.insert(0, HERE)
+        import tl_emulator
+        if not tl_emulator.install():
+            raise unittest.SkipTest("real Triton present: run tests/gpu_bench.py check on the GPU")
+        from evalctl_torch import fast
+        cls.fast = fast
+
+    def test_kernels(self):
+        g = torch.Generator().manual_seed(11)
+        n = 400
+        for (H, kv, d) in [(4, 2, 16), (8, 2, 16), (6, 2, 16), (2, 2, 16)]:
+            k, v = torch.randn(n, kv, d, generator=g), torch.randn(n, kv, d, generator=g)
+            qa = torch.randn(n, H, d, generator=g)
+            kn, qn = k * 0.7, qa * 0.7
+            for mc in [dict(mode="sparse", block_size=16, topk=8, local_blocks=2, kernel_size=8, kernel_stride=4),
+                       dict(mode="sparse", block_size=16, topk=8, local_blocks=2, kernel_size=8, kernel_stride=4, lse="approx",
+                            approx_kernel_size=32, approx_kernel_stride=16),
+                       dict(mode="sparse", block_size=16, topk=7, local_blocks=1, init_blocks=2, kernel_size=8, kernel_stride=4, use_nope=True),
+                       dict(mode="streaming", block_size=16, local_blocks=3)]:
+                for m in (n, 70, 1):
+                    q = qa[n - m:]
+                    qnope = qn[n - m:] if mc.get("use_nope") else None
+                    knope = kn if mc.get("use_nope") else None
+                    cfg = attention.ModeConfig(**mc)
+                    sf = attention.Stats(record=True)
+                    if cfg.mode == "sparse":
+                        out = self.fast.sparse(cache_of(k, v, knope), q, qnope, cfg, sf, n - m)
+                    else:
+                        out = self.fast.streaming(cache_of(k, v, knope), q, cfg, sf, n - m)
+                    sr = attention.Stats(record=True)
+                    ref = attention.forward(cache_of(k, v, knope), q, qnope, cfg, sr)
+                    rows = [[x for x in r.tolist() if x >= 0] for r in sf.selected_rows[0]]
+                    name = "H%d kv%d m%d %s" % (H, kv, m, mc)
+                    self.assertEqual(rows, sr.selected, name)
+                    self.assertEqual(sf.to_json(), sr.to_json(), name)
+                    self.assertLess((out - ref).abs().max().item(), 1e-5, name)
+
+    def test_select_ties(self):
+        """The packed-key top-k keeps Go's rule: equal scores go to the
+        lower block, forced blocks first, -inf dropped."""
+        cfg = attention.ModeConfig(mode="sparse", block_size=16, topk=4, local_blocks=1, kernel_size=8, kernel_stride=4)
+        own = torch.tensor([[[0.5, 0.5, 0.5, 0.2, 0.5, float("-inf"), 0.1, 0.0]]])
+        last = torch.full_like(own, float("-inf"))
+        lists, cnt = self.fast._select(own, last, torch.tensor([16 * 7 + 3]), cfg)
+        # forced: 0 (init), 6, 7 (local, own); scored: the best one of 1..5 -> 1
+        self.assertEqual(cnt.tolist(), [[1]])
+        self.assertEqual(lists[0, 0, :1].tolist(), [1])
+
+
 class TestServer(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
