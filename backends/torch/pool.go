@@ -109,6 +109,14 @@ func (p *pool) do(ctx context.Context, fn func(ctx context.Context, w *proc) err
 	if errors.As(err, &we) {
 		return err // the worker answered: it is fine
 	}
+	if w.cmd != nil && rctx.Err() == nil {
+		// A broken connection usually means the process died: give its
+		// exit a moment to be reaped so the error can name it.
+		select {
+		case <-w.exited:
+		case <-time.After(2 * time.Second):
+		}
+	}
 	if w.cmd != nil && !w.alive() {
 		e := w.exitError("exited during the request")
 		w.broken = e
