@@ -2,7 +2,7 @@
 
     python3 -m evalctl_torch serve [--host H] [--port P] [--device D]
         [--dtype auto|float32|bfloat16|float16] [--path MODEL_DIR] [--threads N]
-    python3 -m evalctl_torch check-config CONFIG_JSON   (prints the parsed config or the error)
+    python3 -m evalctl_torch check-config CONFIG_JSON...  (one JSON line per file: the parsed config or the error)
     python3 -m evalctl_torch check-load MODEL_DIR       (loads the weights on the CPU)
 
 serve loads the model (when --path is given), binds, prints one JSON line
@@ -63,17 +63,23 @@ def main(argv=None):
     s.add_argument("--threads", type=int, default=0)
     s.add_argument("--max-body", type=int, default=16 << 30)
     c = sub.add_parser("check-config")
-    c.add_argument("file")
+    c.add_argument("files", nargs="+")
     l = sub.add_parser("check-load")
     l.add_argument("dir")
     a = ap.parse_args(argv)
     try:
         if a.cmd == "check-config":
+            # one JSON line per file: {"file", "config"} or {"file", "error"}
             from .config import parse_config
-            with open(a.file, "rb") as f:
-                cfg = parse_config(f.read(), a.file)
-            print(json.dumps(cfg.summary()))
-            return 0
+            bad = 0
+            for name in a.files:
+                try:
+                    with open(name, "rb") as f:
+                        print(json.dumps({"file": name, "config": parse_config(f.read(), name).summary()}))
+                except WorkerError as e:
+                    bad += 1
+                    print(json.dumps({"file": name, "error": str(e)}))
+            return 2 if bad else 0
         if a.cmd == "check-load":
             from .model import Model
             m = Model(a.dir)
