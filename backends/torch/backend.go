@@ -379,7 +379,7 @@ func (b *ModelBackend) GenerateTokens(ctx context.Context, req *lm.GenerateReque
 	var toks []Token
 	body := map[string]any{"ids": ids, "max_tokens": req.MaxTokens, "eos": b.text.M.Cfg.EOS, "chunk": b.chunk, "attention": b.attn}
 	err = b.pool.do(ctx, func(ctx context.Context, w *proc) error {
-		// A retry after nothing reached us starts afresh.
+		// Reset what a failed attempt may have filled in.
 		toks, resp.Text, resp.FinishReason = nil, "", "length"
 		*tm = lm.Timing{Tokenize: tm.Tokenize, PrefillAttention: &attention.Stats{}, DecodeAttention: &attention.Stats{}}
 		bb, err := json.Marshal(body)
