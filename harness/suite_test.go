@@ -10,6 +10,7 @@ import (
 
 	_ "github.com/evalctl/evalctl/backends/model"
 	_ "github.com/evalctl/evalctl/backends/modes"
+	_ "github.com/evalctl/evalctl/backends/torch"
 	"github.com/evalctl/evalctl/harness"
 	_ "github.com/evalctl/evalctl/tasks/attention"
 	_ "github.com/evalctl/evalctl/tasks/needle"

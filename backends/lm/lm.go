@@ -81,6 +81,10 @@ type Timing struct {
 	// PeakKVBytes is the largest KV cache size reached (derived state such
 	// as compressed keys included), summed over layers.
 	PeakKVBytes int64
+	// PeakDeviceBytes is the most accelerator memory the request held
+	// (weights, caches and scratch: the allocator's peak during the
+	// request); 0 when there is no accelerator (the CPU backends).
+	PeakDeviceBytes int64
 	// Attention aggregates the attention statistics of every layer and
 	// call: prefill and decode separately.
 	PrefillAttention, DecodeAttention *attention.Stats

@@ -3,7 +3,6 @@ package model
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -108,16 +107,10 @@ func (e *Engine) Generate(ctx context.Context, req *lm.GenerateRequest) (*lm.Gen
 // an incomplete UTF-8 character, is held back until it is decided. An error
 // from emit ends generation with that error.
 func (e *Engine) GenerateStream(ctx context.Context, req *lm.GenerateRequest, emit func(string) error) (*lm.GenerateResponse, error) {
-	if req.MaxTokens < 1 {
-		return nil, fmt.Errorf("max tokens %d: must be at least 1", req.MaxTokens)
-	}
 	t0 := time.Now()
-	ids, err := e.Tokenize(ctx, req.Prompt)
+	ids, err := e.GenerateIDs(ctx, req)
 	if err != nil {
 		return nil, err
-	}
-	if len(ids) == 0 {
-		return nil, errors.New("empty prompt and the model adds no BOS token")
 	}
 	resp := &lm.GenerateResponse{PromptTokens: len(ids), FinishReason: "length"}
 	tm := &resp.Timing
@@ -233,27 +226,12 @@ func cutStop(text string, stops []string) (string, bool) {
 // no BOS the first end-of-sequence id stands in, as lm-evaluation-harness
 // does. Context and continuation are tokenized separately and concatenated.
 func (e *Engine) Loglikelihood(ctx context.Context, req *lm.LoglikelihoodRequest) (*lm.LoglikelihoodResponse, error) {
-	if e.M.Tok == nil {
-		return nil, ErrNoTokenizer
-	}
 	t0 := time.Now()
-	var ids []int
-	if e.M.AddBOS {
-		ids = append(ids, e.M.Cfg.BOS)
+	ids, nctx, err := e.LoglikelihoodIDs(req)
+	if err != nil {
+		return nil, err
 	}
-	ids = append(ids, e.M.Tok.Encode(req.Context)...)
-	if len(ids) == 0 {
-		if len(e.M.Cfg.EOS) == 0 {
-			return nil, errors.New("empty context and the model has neither BOS nor EOS to start from")
-		}
-		ids = append(ids, e.M.Cfg.EOS[0])
-	}
-	cont := e.M.Tok.Encode(req.Continuation)
-	if len(cont) == 0 {
-		return nil, errors.New("empty continuation")
-	}
-	nctx := len(ids)
-	ids = append(ids, cont...)
+	cont := ids[nctx:]
 	resp := &lm.LoglikelihoodResponse{ContextTokens: nctx, Tokens: len(cont), Greedy: true}
 	tm := &resp.Timing
 	tm.Tokenize = time.Since(t0)
@@ -263,7 +241,7 @@ func (e *Engine) Loglikelihood(ctx context.Context, req *lm.LoglikelihoodRequest
 	}
 	s := e.M.NewSeq(len(ids), e.NoPE)
 	t1 := time.Now()
-	err := e.prefill(ctx, s, ids[:len(ids)-1], tm.PrefillAttention,
+	err = e.prefill(ctx, s, ids[:len(ids)-1], tm.PrefillAttention,
 		func(p int) bool { return p >= nctx-1 },
 		func(p int, l []float32) error {
 			target := ids[p+1]

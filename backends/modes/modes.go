@@ -35,6 +35,11 @@ type Request struct {
 	// fastest (default 1).
 	DecodeRepeats   int
 	RecordSelection bool
+	// Baseline asks a backend that runs elsewhere (another device) to also
+	// time its own dense attention on the same inputs, for the measured
+	// speedup over dense there; backends that run here ignore it (the
+	// caller times the fast dense kernels itself).
+	Baseline bool
 }
 
 // Response is what a Runner measured.
@@ -47,6 +52,14 @@ type Response struct {
 	CacheBytes  int64         // cache size after prefill, derived state included
 	BlockSize   int           // tokens per block of the Selected statistics
 	DecodeOut   []float32     // output of the decode step (Heads*HeadDim)
+	// BaselinePrefillTime and BaselineDecodeTime are the backend's own dense
+	// timings of the same request (Request.Baseline), zero when it did not
+	// measure them.
+	BaselinePrefillTime, BaselineDecodeTime time.Duration
+	// PeakDeviceBytes is the accelerator memory the request peaked at, and
+	// Device the device that ran it ("" for this process's CPU).
+	PeakDeviceBytes int64
+	Device          string
 }
 
 // Runner answers raw attention requests.

@@ -19,6 +19,7 @@ import (
 	_ "github.com/evalctl/evalctl/backends/model" // registers the native model runtime
 	_ "github.com/evalctl/evalctl/backends/modes"
 	_ "github.com/evalctl/evalctl/backends/openai"
+	_ "github.com/evalctl/evalctl/backends/torch"   // registers the PyTorch worker backends (torch, torch-attention)
 	_ "github.com/evalctl/evalctl/datasets/models"  // the embedded default model (path: default)  // registers the attention modes
 	_ "github.com/evalctl/evalctl/tasks/attention"  // registers the attention suite
 	_ "github.com/evalctl/evalctl/tasks/needle"     // registers the needle task
@@ -92,7 +93,7 @@ func newApp(e *env) *cli.App {
 		DisableSliceFlagSeparator: true,
 		ExitErrHandler:            func(*cli.Context, error) {},
 		Commands: []*cli.Command{
-			runCommand(e), reportCommand(e), compareCommand(e), adviseCommand(e), listCommand(e), mergeCommand(e), datasetsCommand(e), modelCommand(e), serveCommand(e), versionCommand(e),
+			runCommand(e), reportCommand(e), compareCommand(e), adviseCommand(e), listCommand(e), mergeCommand(e), datasetsCommand(e), modelCommand(e), serveCommand(e), torchWorkerCommand(e), versionCommand(e),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return withCode(exitBadConfig, err)

@@ -62,7 +62,7 @@ var Specs = []params.Spec{
 	params.IntSpec("head_dim", 64, "head dimension d (synthetic)").Range(1, 4096),
 	params.IntSpec("queries", 64, "probe query tokens: the last tokens of the context, scored against dense").Range(1, 1<<20),
 	params.StringSpec("prefill", "tail", "what is timed as the prefill: tail (a chunked prefill of the probe queries over the full cache) or full (all tokens; the probe queries are scored)", "tail", "full"),
-	params.BoolSpec("baseline", true, "also time the fast dense kernels on each sample, for the measured speedup over dense"),
+	params.BoolSpec("baseline", true, "also time dense attention on each sample, for the measured speedup over dense: the backend's own on its device when it has one (torch-attention), else the fast dense kernels here"),
 	params.IntSpec("decode_repeats", 3, "decode steps timed; the fastest is reported").Range(1, 1000),
 	params.IntSpec("needle_tokens", 4, "consecutive needle keys").Range(1, 4096),
 	params.FloatSpec("needle_logit", 10, "needle keys' logit above the random keys' N(0,1)").Range(0, 100),
@@ -86,7 +86,7 @@ func init() {
 		Metrics: []string{"needle_recall", "mass_recall", "oracle_overlap", "rel_l2_error", "attended_fraction",
 			"blocks_per_query", "prefill_gflop", "cost_speedup_prefill", "cost_speedup_decode", "decode_kv_mib",
 			"prefill_gflops", "decode_gbps", "prefill_tokens_per_s", "decode_tokens_per_s", "speedup_prefill", "speedup_decode",
-			"bound_fraction_prefill", "bound_fraction_decode", "cache_mib", "prefill_ms", "prefill_us_per_token", "decode_ms"},
+			"bound_fraction_prefill", "bound_fraction_decode", "cache_mib", "peak_device_mib", "prefill_ms", "prefill_us_per_token", "decode_ms"},
 		New: New,
 		Check: func(p params.Set) error {
 			_, err := New(tasks.Config{Params: p})
@@ -152,8 +152,31 @@ type sample struct {
 	needleLen int
 	cache     *attention.Cache
 	dense     []float32 // dense output of the probe queries
-	// Fast dense timings of the same request, when the baseline is on.
+	// Fast dense timings of the same request, when the baseline is on and
+	// the backend did not time its own (computed once, at first need).
+	baseOnce                sync.Once
+	baseErr                 error
 	basePrefill, baseDecode time.Duration
+}
+
+// goBaseline times the fast dense kernels of this process on the sample.
+func (t *Task) goBaseline(s *sample) (time.Duration, time.Duration, error) {
+	s.baseOnce.Do(func() {
+		b, err := flash.NewDense(64, 0)
+		if err != nil {
+			s.baseErr = err
+			return
+		}
+		req := t.request(s)
+		req.Baseline, req.RecordSelection = false, false
+		resp, err := modes.Wrap("baseline", b, 64).RunAttention(context.Background(), req)
+		if err != nil {
+			s.baseErr = fmt.Errorf("dense baseline: %w", err)
+			return
+		}
+		s.basePrefill, s.baseDecode = resp.PrefillTime, resp.DecodeTime
+	})
+	return s.basePrefill, s.baseDecode, s.baseErr
 }
 
 const cacheEntries = 4
@@ -218,24 +241,12 @@ func (t *Task) build(c tasks.Cell) (*sample, error) {
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	if t.p.Bool("baseline") {
-		b, err := flash.NewDense(64, 0)
-		if err != nil {
-			return nil, err
-		}
-		runner := modes.Wrap("baseline", b, 64)
-		resp, err := runner.RunAttention(context.Background(), t.request(s))
-		if err != nil {
-			return nil, fmt.Errorf("dense baseline: %w", err)
-		}
-		s.basePrefill, s.baseDecode = resp.PrefillTime, resp.DecodeTime
-	}
 	return s, nil
 }
 
 // request is the backend request for a sample.
 func (t *Task) request(s *sample) *modes.Request {
-	req := &modes.Request{Shape: s.shape, K: s.k, V: s.v, M: s.m, Q: s.q, DecodeRepeats: t.p.Int("decode_repeats"), RecordSelection: true}
+	req := &modes.Request{Shape: s.shape, K: s.k, V: s.v, M: s.m, Q: s.q, DecodeRepeats: t.p.Int("decode_repeats"), RecordSelection: true, Baseline: t.p.Bool("baseline")}
 	if s.qAll != nil {
 		req.M, req.Q = s.n, s.qAll
 	}
@@ -451,10 +462,26 @@ func (t *Task) Evaluate(ctx context.Context, b backends.Backend, c tasks.Cell) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return t.score(e, resp)
+	var bp, bd time.Duration
+	baseline := ""
+	if t.p.Bool("baseline") {
+		if resp.BaselinePrefillTime > 0 {
+			bp, bd, baseline = resp.BaselinePrefillTime, resp.BaselineDecodeTime, "backend dense on "+resp.Device
+		} else {
+			if bp, bd, err = t.goBaseline(s); err != nil {
+				return nil, err
+			}
+			baseline = "fast dense kernels (Go)"
+		}
+	}
+	res, err := t.score(e, resp, bp, bd)
+	if err == nil && baseline != "" {
+		res.Info["baseline"] = baseline
+	}
+	return res, err
 }
 
-func (t *Task) score(e *refEntry, resp *modes.Response) (*tasks.Result, error) {
+func (t *Task) score(e *refEntry, resp *modes.Response, basePrefill, baseDecode time.Duration) (*tasks.Result, error) {
 	s := e.s
 	sh := s.shape
 	// With prefill: full the response covers every token; the probes are
@@ -536,17 +563,23 @@ func (t *Task) score(e *refEntry, resp *modes.Response) (*tasks.Result, error) {
 	}
 	res.Timings["prefill_ms"] = record.Value{Value: pt * 1e3, Unit: "ms", Better: record.Lower}
 	res.Timings["prefill_us_per_token"] = record.Value{Value: pt * 1e6 / float64(qTokens), Unit: "us", Better: record.Lower}
-	if s.basePrefill > 0 && pt > 0 {
-		res.Metrics["speedup_prefill"] = record.Value{Value: s.basePrefill.Seconds() / pt, Unit: "x", Better: record.Higher}
-		res.Metrics["speedup_decode"] = record.Value{Value: s.baseDecode.Seconds() / dt, Unit: "x", Better: record.Higher}
+	if basePrefill > 0 && pt > 0 {
+		res.Metrics["speedup_prefill"] = record.Value{Value: basePrefill.Seconds() / pt, Unit: "x", Better: record.Higher}
+		res.Metrics["speedup_decode"] = record.Value{Value: baseDecode.Seconds() / dt, Unit: "x", Better: record.Higher}
 		if f, ok := res.Metrics["cost_speedup_prefill"]; ok {
-			res.Metrics["bound_fraction_prefill"] = record.Value{Value: s.basePrefill.Seconds() / pt / f.Value, Unit: "ratio", Better: record.Higher}
+			res.Metrics["bound_fraction_prefill"] = record.Value{Value: basePrefill.Seconds() / pt / f.Value, Unit: "ratio", Better: record.Higher}
 		}
 		if f, ok := res.Metrics["cost_speedup_decode"]; ok && dt > 0 {
-			res.Metrics["bound_fraction_decode"] = record.Value{Value: s.baseDecode.Seconds() / dt / f.Value, Unit: "ratio", Better: record.Higher}
+			res.Metrics["bound_fraction_decode"] = record.Value{Value: baseDecode.Seconds() / dt / f.Value, Unit: "ratio", Better: record.Higher}
 		}
 	}
 	res.Timings["decode_ms"] = record.Value{Value: dt * 1e3, Unit: "ms", Better: record.Lower}
+	if resp.PeakDeviceBytes > 0 {
+		res.Metrics["peak_device_mib"] = record.Value{Value: float64(resp.PeakDeviceBytes) / (1 << 20), Unit: "MiB", Better: record.Lower}
+	}
+	if resp.Device != "" {
+		res.Info["device"] = resp.Device
+	}
 	res.Info["dense_calls"] = p.DenseCalls
 	res.Info["sparse_calls"] = p.SparseCalls
 	return res, nil

@@ -190,6 +190,9 @@ func AddTiming(res *tasks.Result, t lm.Timing, promptTokens int) {
 	if t.PeakKVBytes > 0 {
 		res.Metrics["peak_kv_mib"] = record.Value{Value: float64(t.PeakKVBytes) / (1 << 20), Unit: "MiB", Better: record.Lower}
 	}
+	if t.PeakDeviceBytes > 0 {
+		res.Metrics["peak_device_mib"] = record.Value{Value: float64(t.PeakDeviceBytes) / (1 << 20), Unit: "MiB", Better: record.Lower}
+	}
 	if a := t.PrefillAttention; a != nil && a.VisibleTokens > 0 {
 		res.Metrics["attended_fraction_prefill"] = record.Value{Value: float64(a.Tokens) / float64(a.VisibleTokens), Unit: "ratio"}
 	}
@@ -202,5 +205,5 @@ func AddTiming(res *tasks.Result, t lm.Timing, promptTokens int) {
 // may report, for tasks.Info.Metrics.
 var Metrics = []string{"prompt_tokens", "target_tokens", "answer_budget", "haystack_units", "fit_tokenizations",
 	"needle_token_position", "depth_actual", "output_tokens", "prefill_tokens_per_s", "decode_tokens_per_s",
-	"peak_kv_mib", "attended_fraction_prefill", "attended_fraction_decode",
+	"peak_kv_mib", "peak_device_mib", "attended_fraction_prefill", "attended_fraction_decode",
 	"fit_ms", "tokenize_ms", "prefill_ms", "decode_ms", "total_ms"}
