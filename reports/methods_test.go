@@ -485,3 +485,33 @@ func TestMethodsHTML(t *testing.T) {
 		t.Error("methods after warnings")
 	}
 }
+
+// TestMethodFigureExtremes renders figures whose intervals span dozens of
+// orders of magnitude and whose values touch 0 (two samples of wildly
+// different speedups, as a loaded machine can give): an interval end far
+// below its mean once made the log axis start at 0 and panic.
+func TestMethodFigureExtremes(t *testing.T) {
+	s := New()
+	speeds := map[string][]float64{"dense": {1, 1}, "sparse": {1e-9, 0.9}, "streaming": {1e9, 2.8}, "oracle": {0, 0.5}}
+	fracs := map[string][]float64{"dense": {1, 1}, "sparse": {1e-9, 0}, "streaming": {0, 0.45}, "oracle": {0.2, 0.2}}
+	for _, b := range []string{"dense", "sparse", "streaming", "oracle"} {
+		for i := range 2 {
+			s.Add(&record.Record{Task: "attention", Backend: b, Length: 2048, Sample: i, Seed: int64(i),
+				Scores: map[string]float64{"needle_recall": float64(i)},
+				Metrics: map[string]record.Value{
+					"speedup_prefill":   {Value: speeds[b][i], Unit: "x", Better: record.Higher},
+					"attended_fraction": {Value: fracs[b][i], Unit: "ratio"},
+				}})
+		}
+	}
+	var b bytes.Buffer
+	if err := s.htmlMethods(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "<svg") {
+		t.Fatal("no figure")
+	}
+	if paths, err := s.MethodPlots(t.TempDir(), "png", MethodOptions{}); err != nil || len(paths) != 1 {
+		t.Fatalf("%q %v", paths, err)
+	}
+}

@@ -27,6 +27,9 @@ const (
 	methodCols   = 4
 	methodTitleH = 1.3 * vg.Centimeter
 	methodLegRow = 0.55 * vg.Centimeter
+	// methodSpan is how far from its mean (as a factor) an interval end
+	// is drawn at most.
+	methodSpan = 100
 )
 
 // methodFigure is the figure of one family: for each length a panel of
@@ -156,8 +159,16 @@ func (fig *methodFigure) panel(ml MethodLength, speed bool, yMax float64) (*plot
 				continue
 			}
 			x = d
-			x.Low, x.High = math.Max(d.Low, d.Mean/1e3), d.High
 		}
+		if math.IsNaN(x.Mean) || math.IsInf(x.Mean, 0) {
+			continue
+		}
+		// On these log axes an interval end more than a factor of
+		// methodSpan from the mean is drawn at that factor: a two-sample
+		// interval can span 1e-50 to 1e50, which would leave the points
+		// in a corner (and x - (x - low) cancels to 0 on a log axis).
+		x.Low = math.Min(x.Mean, math.Max(x.Low, x.Mean/methodSpan))
+		x.High = math.Max(x.Mean, math.Min(x.High, x.Mean*methodSpan))
 		pts = append(pts, pt{r, x, r.Best})
 		xmin, xmax = math.Min(xmin, math.Min(x.Low, x.Mean)), math.Max(xmax, math.Max(x.High, x.Mean))
 	}
@@ -371,7 +382,9 @@ func (fig *methodFigure) render(w io.Writer, ext string) error {
 // density, both on log axes; every method a colour and marker with its
 // 95% intervals as error bars in both directions, dense's accuracy as a
 // dashed line over the band of the tolerance, speedup 1 as a dashed line,
-// and the rule's best method circled. Lengths go four to a row of panels.
+// and the rule's best method circled; interval ends beyond a factor of 100
+// from the point are drawn at that factor. Lengths go four to a row of
+// panels.
 // format is "png" (the default when empty) or "svg". Files are named
 // methods_<family>.<ext>. Families the section would leave out (fewer than
 // two methods at every length) get no figure.
