@@ -12,6 +12,12 @@
 // to its group, so a group's mean is the mean over all depths and samples.
 // Per-depth views belong to other reporters (heatmaps).
 //
+// The method comparison ([Summary.MethodComparison], the report's "Method
+// comparison" section and [Summary.MethodPlots]) sets the backends of each
+// task family side by side per length: accuracy, paired difference to
+// dense, measured speedup and attended density, with intervals, and names
+// the best method by a stated rule (methods.go says which and why).
+//
 // Statistics never fail a report. Anything that makes a number less
 // trustworthy (few samples, error records, inconsistent units, non-finite
 // values) is returned as a [Warning] value and printed with the report.

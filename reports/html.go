@@ -81,6 +81,9 @@ func (s *Summary) HTML(w io.Writer, title string) error {
 	for _, task := range tasks {
 		fmt.Fprintf(bw, "<li><a href=\"#%s\">%s</a></li>\n", esc(ids[task]), esc(task))
 	}
+	if s.hasMethodSection() {
+		fmt.Fprintf(bw, "<li><a href=\"#methods\">Method comparison</a></li>\n")
+	}
 	fmt.Fprintf(bw, "<li><a href=\"#warnings\">Warnings</a></li>\n</ul>\n</nav>\n</header>\n")
 
 	for _, task := range tasks {
@@ -123,6 +126,9 @@ func (s *Summary) HTML(w io.Writer, title string) error {
 		fmt.Fprintf(bw, "</section>\n")
 	}
 
+	if err := s.htmlMethods(bw); err != nil {
+		return err
+	}
 	fmt.Fprintf(bw, "\n<section id=\"warnings\">\n<h2>Warnings</h2>\n")
 	any := false
 	for _, task := range tasks {

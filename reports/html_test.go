@@ -176,6 +176,9 @@ func TestHTMLStructure(t *testing.T) {
 			t.Errorf("section %s: %d inline SVG plots, want %d", id, sec.svgs, len(metrics))
 		}
 	}
+	if s.hasMethodSection() {
+		wantOrder = append(wantOrder, "methods")
+	}
 	wantOrder = append(wantOrder, "warnings")
 	if strings.Join(order, " ") != strings.Join(wantOrder, " ") {
 		t.Errorf("sections %q, want %q", order, wantOrder)

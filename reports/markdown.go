@@ -59,6 +59,7 @@ func (s *Summary) Markdown(w io.Writer) error {
 			}
 		}
 	}
+	s.writeMethods(bw)
 	return bw.Flush()
 }
 

@@ -26,6 +26,8 @@ import (
 	_ "github.com/evalctl/evalctl/tasks/perplexity" // registers the perplexity task
 	_ "github.com/evalctl/evalctl/tasks/qa"         // registers the QA task
 	_ "github.com/evalctl/evalctl/tasks/retrieval"  // registers the retrieval task
+
+	_ "github.com/evalctl/evalctl/tasks/aggregation" // registers the cwe and fwe tasks (RULER aggregation)
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".

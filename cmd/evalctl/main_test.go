@@ -136,7 +136,10 @@ func TestRunReportEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"attention_needle_recall.png", "attention_prefill_ms.png"} {
+	if !bytes.Contains(first, []byte("\n## Method comparison\n")) {
+		t.Error("report.md has no method comparison (smoke runs five attention methods)")
+	}
+	for _, p := range []string{"attention_needle_recall.png", "attention_prefill_ms.png", "methods_attention.png"} {
 		if st, err := os.Stat(filepath.Join(runDir, "plots", p)); err != nil || st.Size() < 1000 {
 			t.Errorf("plot %s: %v", p, err)
 		}

@@ -151,6 +151,11 @@ func writeReport(e *env, inputs []string, out, format string, plots bool, md io.
 			return err
 		}
 		extra += len(lat)
+		methods, err := s.MethodPlots(dir, format, reports.MethodOptions{})
+		if err != nil {
+			return err
+		}
+		extra += len(methods)
 		fmt.Fprintf(e.stderr, "plots: %s (%d files)\n", dir, len(files)+extra)
 	}
 	return nil

@@ -48,4 +48,12 @@
 //     hyphen from the word lists ("quiet-harbor"), numbers have 7 digits
 //     (the first not 0), UUIDs are version 4 UUIDs whose 122 random bits
 //     come from the seeded generator.
+//   - Words to count (the aggregation tasks): Vocabulary is the lexicon's
+//     distinct single words without those contained in another (about
+//     1,870), so that no word of it is a substring of another; a
+//     WordSequence deals them in a seeded order and goes on with
+//     seven-letter pseudo-words ("bamirot") that neither contain nor are
+//     contained in a vocabulary word, leaving out words found in a given
+//     text (the prompt's own wording). CodedWords draws RULER's coded
+//     words: distinct random strings of lower-case letters.
 package text

@@ -42,3 +42,21 @@ func ExampleSplitSentences() {
 	// false "He left!"
 	// true "A new paragraph."
 }
+
+// ExampleWordSequence draws the distinct words of a word-counting task:
+// the lexicon's words in a seeded order, then pseudo-words.
+func ExampleWordSequence() {
+	s := text.NewWordSequence(7, "Which words occur most often?")
+	fmt.Println(s.Words(5))
+	fmt.Println(s.Word(s.Real()), s.Word(s.Real()+1))
+	// Output:
+	// [slipway muddy lift footstool ornament]
+	// bemimep sozifob
+}
+
+func ExampleCodedWords() {
+	r := rand.New(rand.NewPCG(1, 2))
+	fmt.Println(text.CodedWords(r, 3, 6, nil))
+	// Output:
+	// [uquugb mlderl ydkutn]
+}

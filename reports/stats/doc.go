@@ -1,6 +1,7 @@
 // Package stats owns the inferential statistics of evalctl reports:
-// confidence intervals (Wilson score for proportions, percentile bootstrap
-// for means and medians), percentiles, and paired tests comparing two
+// confidence intervals (Wilson score for proportions, Newcombe's
+// square-and-add for a paired difference of proportions, percentile
+// bootstrap for means and medians), percentiles, and paired tests comparing two
 // backends on the same samples (McNemar for correctness, Wilcoxon
 // signed-rank for latencies), together with the normal quantile they need.
 //

@@ -14,7 +14,10 @@
 // must keep units whole (JSON pairs) set Whole. A prompt that cannot fit,
 // because the fixed parts alone exceed the target or because the window
 // cannot be hit, is an error (ErrNoRoom, ErrWindow), never a silent
-// truncation.
+// truncation. Prompts whose size is a count rather than a haystack (a word
+// list regenerated for each size, as in RULER's aggregation tasks) are
+// fitted by Count, which searches the count with the same window and
+// errors.
 //
 // Cost. Only the backend's Tokenize is used (it includes the template and
 // special tokens, so the counts are exactly what the model sees). The
